@@ -1,0 +1,3 @@
+//! CLIXML (MS-PSRP 2.2.5): the PowerShell value model and its XML form.
+
+pub mod value;

@@ -1,0 +1,27 @@
+//! The pure domain: the event catalog, the ten-step projection, the decision rules and the
+//! planner. Sans-IO: nothing here touches tokio, sled, reqwest, quick-xml, a clock or randomness;
+//! time and ids come in as inputs.
+
+pub mod cmdlet_call;
+pub mod event;
+pub mod exchange_rules;
+pub mod vocabulary;
+
+use uuid::Uuid;
+
+pub use event::Event;
+
+/// An event as the log holds it: the payload and its envelope fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// Position in the log, from 1, gap-free.
+    pub seq: u64,
+    /// When it was recorded, microseconds since the Unix epoch (UTC).
+    pub recorded_at_us: i64,
+    pub event_id: Uuid,
+    /// The sync run (or command) this event belongs to.
+    pub correlation_id: Option<Uuid>,
+    /// The event that caused this one.
+    pub causation_id: Option<Uuid>,
+    pub event: Event,
+}

@@ -1,0 +1,12 @@
+//! easgate: conditional access for Exchange ActiveSync devices on on-premises Exchange, as an
+//! event-sourced state machine over an append-only log. See README.md for the code map and the
+//! architecture invariants.
+
+#![forbid(unsafe_code)]
+
+pub mod clixml;
+pub mod clock;
+pub mod domain;
+pub mod exchange;
+pub mod mail;
+pub mod tenant;
