@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -22,6 +23,9 @@ use crate::store::snapshot::{self, Snapshot};
 const EVENTS_TREE: &str = "events";
 const DEVICE_INDEX_TREE: &str = "device_index";
 const SNAPSHOTS_TREE: &str = "snapshots";
+/// How long `open` waits for sled's file lock before reporting the directory in use.
+const LOCK_WAIT_MS: u64 = 2_000;
+const LOCK_POLL_MS: u64 = 10;
 /// Linked keys (managed devices, commands) `device_history` follows from one device.
 const MAX_LINKED_KEYS: usize = 10_000;
 
@@ -456,7 +460,7 @@ fn open_trees(log_path: &Path, cache_capacity_bytes: Option<u64>) -> Result<Tree
     if let Some(bytes) = cache_capacity_bytes {
         config = config.cache_capacity(bytes);
     }
-    let db = sled_call(|| config.open()).map_err(to_error)?;
+    let db = open_waiting_for_lock(&config).map_err(to_error)?;
     let trees = sled_call(|| db.open_tree(EVENTS_TREE))
         .and_then(|events| sled_call(|| db.open_tree(SNAPSHOTS_TREE)).map(|snapshots| (events, snapshots)));
     match trees {
@@ -466,6 +470,19 @@ fn open_trees(log_path: &Path, cache_capacity_bytes: Option<u64>) -> Result<Tree
             Err(to_error(failure))
         }
     }
+}
+
+/// Opens sled, retrying for up to `LOCK_WAIT_MS` while its file lock is taken: after a `Store` in
+/// this process is dropped, sled's thread pool keeps the file (and its lock) for a moment.
+fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db, SledFailure> {
+    let attempts = LOCK_WAIT_MS / LOCK_POLL_MS;
+    for _ in 0..attempts {
+        match sled_call(|| config.open()) {
+            Err(failure) if failure.is_lock_failure() => std::thread::sleep(Duration::from_millis(LOCK_POLL_MS)),
+            result => return result,
+        }
+    }
+    sled_call(|| config.open())
 }
 
 /// fsyncs sled's log file: records another process wrote before it crashed are in the page cache,

@@ -84,6 +84,12 @@ impl SledFailure {
         }
     }
 
+    /// sled could not take the exclusive lock on its file: another process has it open, or this
+    /// process closed it a moment ago and sled's background threads still hold it.
+    pub(crate) fn is_lock_failure(&self) -> bool {
+        matches!(self, SledFailure::Io(error) if error.to_string().contains("could not acquire lock"))
+    }
+
     /// The store error for this failure. `seq` is the record being read when it happened, if any:
     /// damage then names it; without one the whole database is reported unreadable.
     pub(crate) fn into_store_error(self, log_path: &Path, seq: Option<u64>) -> StoreError {
@@ -94,7 +100,7 @@ impl SledFailure {
         match self {
             SledFailure::Panicked(message) => damage(message),
             SledFailure::Corrupt(message) => damage(format!("sled reports corruption: {message}")),
-            SledFailure::Io(error) if error.to_string().contains("could not acquire lock") => {
+            failure @ SledFailure::Io(_) if failure.is_lock_failure() => {
                 StoreError::InUse { path: log_path.parent().unwrap_or(log_path).to_path_buf() }
             }
             SledFailure::Io(error) => StoreError::io("sled I/O failed on", log_path, error),
