@@ -166,10 +166,12 @@ impl IndexComparison {
                 None => false,
             };
             if let Some(extra_seq) = extra {
-                self.note_problem(extra_seq, format!("an entry for {} names this event", describe_prefix(prefix)));
+                let detail =
+                    format!("the index lists this event under {}, which it does not name", describe_prefix(prefix));
+                self.note_problem(extra_seq, detail);
             }
             if !found {
-                self.note_problem(seq, format!("no entry for {} names this event", describe_prefix(prefix)));
+                self.note_problem(seq, format!("the index does not list this event under {}", describe_prefix(prefix)));
             }
         }
     }
@@ -181,7 +183,7 @@ impl IndexComparison {
             .filter_map(|(prefix, (seqs, next))| seqs.get(*next).map(|seq| (*seq, describe_prefix(prefix))))
             .collect();
         for (seq, key) in leftovers {
-            self.note_problem(seq, format!("an entry for {key} names this event"));
+            self.note_problem(seq, format!("the index lists this event under {key}, which it does not name"));
         }
         match self.first_problem {
             Some((seq, detail)) => Err(StoreError::IndexMismatch { seq, detail }),
