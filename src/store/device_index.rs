@@ -184,7 +184,6 @@ fn key_ref(key: &IndexKey) -> KeyRef<'_> {
 
 /// The index tree, the high-water mark and the (key, seq) pairs not written yet.
 pub(crate) struct DeviceIndex {
-    tree: sled::Tree,
     /// Every seq up to this one is in the tree.
     indexed_through: u64,
     /// Key prefix -> seqs (ascending) of events after `indexed_through`.
@@ -195,18 +194,24 @@ pub(crate) struct DeviceIndex {
 }
 
 impl DeviceIndex {
-    pub(crate) fn open(tree: sled::Tree, log_path: &Path, chunk_events: u64) -> Result<DeviceIndex, StoreError> {
-        let stored =
-            sled_call(|| tree.get(HIGH_WATER_KEY)).map_err(|failure| failure.into_store_error(log_path, None))?;
-        let indexed_through = stored.and_then(|bytes| crate::store::read::key_seq(&bytes)).unwrap_or(0);
-        Ok(DeviceIndex {
-            tree,
-            indexed_through,
+    /// An index that knows nothing yet; `load_high_water` reads where the stored one ends.
+    pub(crate) fn new(chunk_events: u64) -> DeviceIndex {
+        DeviceIndex {
+            indexed_through: 0,
             pending: FxHashMap::default(),
-            pending_through: indexed_through,
+            pending_through: 0,
             chunk_events: chunk_events.max(1),
             scratch: Vec::with_capacity(64),
-        })
+        }
+    }
+
+    pub(crate) fn load_high_water(&mut self, tree: &sled::Tree, log_path: &Path) -> Result<(), StoreError> {
+        let stored =
+            sled_call(|| tree.get(HIGH_WATER_KEY)).map_err(|failure| failure.into_store_error(log_path, None))?;
+        self.indexed_through = stored.and_then(|bytes| crate::store::read::key_seq(&bytes)).unwrap_or(0);
+        self.pending.clear();
+        self.pending_through = self.indexed_through;
+        Ok(())
     }
 
     pub(crate) fn indexed_through(&self) -> u64 {
@@ -235,7 +240,7 @@ impl DeviceIndex {
     }
 
     /// Writes the pending pairs and the new high-water mark in one batch.
-    pub(crate) fn write_pending(&mut self, log_path: &Path) -> Result<(), StoreError> {
+    pub(crate) fn write_pending(&mut self, tree: &sled::Tree, log_path: &Path) -> Result<(), StoreError> {
         if self.pending_through == self.indexed_through {
             return Ok(());
         }
@@ -247,7 +252,7 @@ impl DeviceIndex {
             batch.insert(key, encode_seqs(seqs));
         }
         batch.insert(HIGH_WATER_KEY, &self.pending_through.to_be_bytes());
-        sled_call(|| self.tree.apply_batch(batch)).map_err(|failure| failure.into_store_error(log_path, None))?;
+        sled_call(|| tree.apply_batch(batch)).map_err(|failure| failure.into_store_error(log_path, None))?;
         self.pending.clear();
         self.indexed_through = self.pending_through;
         Ok(())
@@ -255,7 +260,13 @@ impl DeviceIndex {
 
     /// Derives the index for `indexed_through+1..=last_seq` from the log (repair after a crash,
     /// or a rebuild after `clear`). Reads through `RecordIter`, so the chain is checked too.
-    pub(crate) fn catch_up(&mut self, events: &sled::Tree, log_path: &Path, last_seq: u64) -> Result<u64, StoreError> {
+    pub(crate) fn catch_up(
+        &mut self,
+        trees: (&sled::Tree, &sled::Tree),
+        log_path: &Path,
+        last_seq: u64,
+    ) -> Result<u64, StoreError> {
+        let (events, tree) = trees;
         if self.pending_through >= last_seq {
             return Ok(0);
         }
@@ -266,16 +277,16 @@ impl DeviceIndex {
             self.note(recorded.seq, &recorded.event);
             derived_events += 1;
             if self.chunk_is_due() {
-                self.write_pending(log_path)?;
+                self.write_pending(tree, log_path)?;
             }
         }
-        self.write_pending(log_path)?;
+        self.write_pending(tree, log_path)?;
         Ok(derived_events)
     }
 
     /// Empties the tree (entries past the log's end, or a requested rebuild).
-    pub(crate) fn clear(&mut self, log_path: &Path) -> Result<(), StoreError> {
-        sled_call(|| self.tree.clear()).map_err(|failure| failure.into_store_error(log_path, None))?;
+    pub(crate) fn clear(&mut self, tree: &sled::Tree, log_path: &Path) -> Result<(), StoreError> {
+        sled_call(|| tree.clear()).map_err(|failure| failure.into_store_error(log_path, None))?;
         self.pending.clear();
         self.indexed_through = 0;
         self.pending_through = 0;
@@ -283,12 +294,12 @@ impl DeviceIndex {
     }
 
     /// The seqs of a key, ascending (written chunks, then pending ones).
-    pub(crate) fn lookup(&self, key: &IndexKey, log_path: &Path) -> Result<Vec<u64>, StoreError> {
+    pub(crate) fn lookup(&self, tree: &sled::Tree, key: &IndexKey, log_path: &Path) -> Result<Vec<u64>, StoreError> {
         let mut prefix = Vec::with_capacity(64);
         write_prefix(&mut prefix, key_ref(key));
         let mut seqs = Vec::new();
         let chunks =
-            catch_quietly(|| self.tree.scan_prefix(&prefix)).map_err(|message| self.unreadable(log_path, message))?;
+            catch_quietly(|| tree.scan_prefix(&prefix)).map_err(|message| self.unreadable(log_path, message))?;
         for chunk in chunks {
             let (chunk_key, value) = sled_call(|| chunk).map_err(|failure| failure.into_store_error(log_path, None))?;
             decode_chunk(&chunk_key, &value, &mut seqs).map_err(|detail| self.mismatch(detail))?;
@@ -300,9 +311,13 @@ impl DeviceIndex {
     }
 
     /// Every (key prefix -> seqs) the index holds, written and pending: for `verify`.
-    pub(crate) fn load_all(&self, log_path: &Path) -> Result<FxHashMap<Vec<u8>, Vec<u64>>, StoreError> {
+    pub(crate) fn load_all(
+        &self,
+        tree: &sled::Tree,
+        log_path: &Path,
+    ) -> Result<FxHashMap<Vec<u8>, Vec<u64>>, StoreError> {
         let mut all: FxHashMap<Vec<u8>, Vec<u64>> = FxHashMap::default();
-        let entries = catch_quietly(|| self.tree.iter()).map_err(|message| self.unreadable(log_path, message))?;
+        let entries = catch_quietly(|| tree.iter()).map_err(|message| self.unreadable(log_path, message))?;
         for entry in entries {
             let (key, value) = sled_call(|| entry).map_err(|failure| failure.into_store_error(log_path, None))?;
             if key.as_ref() == HIGH_WATER_KEY {

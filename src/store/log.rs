@@ -60,6 +60,7 @@ pub(crate) struct Trees {
     pub(crate) db: sled::Db,
     pub(crate) events: sled::Tree,
     pub(crate) snapshots: sled::Tree,
+    pub(crate) device_index: sled::Tree,
 }
 
 /// The event log of one data directory. One writer: `append` and `flush` take `&mut self`.
@@ -87,83 +88,57 @@ impl Store {
         let log_path = data_dir.join(LOG_DIRECTORY);
         let side_file = prepare_data_dir(data_dir, &log_path)?;
         let trees = open_trees(&log_path, options.cache_capacity_bytes)?;
-        match Store::check_and_assemble(data_dir, log_path, trees, side_file, options) {
-            Ok(store) => Ok(store),
-            Err((error, trees)) => {
-                // A damaged sled may panic while dropping too.
-                let _ = catch_quietly(move || drop(trees));
-                Err(error)
-            }
-        }
-    }
-
-    fn check_and_assemble(
-        data_dir: &Path,
-        log_path: PathBuf,
-        trees: Trees,
-        side_file: CommittedHead,
-        options: StoreOptions,
-    ) -> Result<Store, (StoreError, Trees)> {
-        let end = match open_check::check_log(&trees.events, &trees.snapshots, &log_path, side_file, options.mode) {
-            Ok(end) => end,
-            Err(error) => return Err((error, trees)),
-        };
-        let index_tree = match sled_call(|| trees.db.open_tree(DEVICE_INDEX_TREE)) {
-            Ok(tree) => tree,
-            Err(failure) => return Err((failure.into_store_error(&log_path, None), trees)),
-        };
-        let device_index = match DeviceIndex::open(index_tree, &log_path, options.index_chunk_events) {
-            Ok(index) => index,
-            Err(error) => return Err((error, trees)),
-        };
-        let open_report = OpenReport {
-            mode: options.mode,
-            last_seq: end.head.seq,
-            side_file_seq: side_file.seq,
-            checked_from_seq: end.checked_from_seq,
-            records_checked: end.records_checked,
-            index_events_repaired: 0,
-        };
         let mut store = Store {
             data_dir: data_dir.to_path_buf(),
             log_path,
             trees: Some(trees),
-            device_index,
-            head: end.head,
+            device_index: DeviceIndex::new(options.index_chunk_events),
+            head: side_file,
             committed: side_file,
-            open_report,
+            open_report: OpenReport {
+                mode: options.mode,
+                last_seq: 0,
+                side_file_seq: side_file.seq,
+                checked_from_seq: 1,
+                records_checked: 0,
+                index_events_repaired: 0,
+            },
             poisoned: None,
         };
-        // From here on `store` owns the trees and drops them behind catch_unwind itself.
-        if let Err(error) = store.finish_open() {
-            return Err((error, store.take_trees()));
-        }
+        // On an error `store` is dropped, which drops sled behind catch_unwind (a damaged sled may
+        // panic while dropping too).
+        store.check_at_open(options.mode)?;
         Ok(store)
     }
 
-    /// Records beyond the side file survived a crash after sled wrote them: make them durable and
-    /// record them. Then bring the device index up to the log's end.
-    fn finish_open(&mut self) -> Result<(), StoreError> {
+    /// The open checks (see `open_check`), then: records beyond the side file survived a crash
+    /// after sled wrote them, so make them durable and record them; bring the device index up to
+    /// the log's end.
+    fn check_at_open(&mut self, mode: OpenMode) -> Result<(), StoreError> {
+        let trees = self.trees();
+        let end = open_check::check_log(&trees.events, &trees.snapshots, &self.log_path, self.committed, mode)?;
+        self.head = end.head;
+        self.open_report.last_seq = end.head.seq;
+        self.open_report.checked_from_seq = end.checked_from_seq;
+        self.open_report.records_checked = end.records_checked;
         if self.head.seq > self.committed.seq {
             sync_sled_files(&self.log_path)?;
             data_dir::write_head(&self.data_dir, self.head)?;
             self.committed = self.head;
         }
+        let (events, index_tree) = (self.trees().events.clone(), self.trees().device_index.clone());
+        self.device_index.load_high_water(&index_tree, &self.log_path)?;
         if self.device_index.indexed_through() > self.head.seq {
-            self.device_index.clear(&self.log_path)?;
+            self.device_index.clear(&index_tree, &self.log_path)?;
         }
-        let events = self.trees().events.clone();
-        self.open_report.index_events_repaired = self.device_index.catch_up(&events, &self.log_path, self.head.seq)?;
+        self.open_report.index_events_repaired =
+            self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq)?;
         Ok(())
     }
 
     pub(crate) fn trees(&self) -> &Trees {
         // Present from construction until drop; nothing else takes them.
         self.trees.as_ref().expect("sled trees are present until the store is dropped")
-    }
-
-    fn take_trees(&mut self) -> Trees {
-        self.trees.take().expect("sled trees are present until the store is dropped")
     }
 
     /// Appends events in one sled batch: seq = last + 1, ..., each chained to the previous record.
@@ -197,7 +172,8 @@ impl Store {
     pub fn flush(&mut self) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
         if self.device_index.chunk_is_due() {
-            let result = self.device_index.write_pending(&self.log_path);
+            let index_tree = self.trees().device_index.clone();
+            let result = self.device_index.write_pending(&index_tree, &self.log_path);
             result.map_err(|error| self.poison(error))?;
         }
         if self.head == self.committed {
@@ -222,7 +198,8 @@ impl Store {
     /// Writes the pending device-index chunk and flushes, then closes the database.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
-        self.device_index.write_pending(&self.log_path)?;
+        let index_tree = self.trees().device_index.clone();
+        self.device_index.write_pending(&index_tree, &self.log_path)?;
         let flushed = sled_call(|| self.trees().db.flush());
         flushed.map_err(|failure| failure.into_store_error(&self.log_path, None))?;
         self.flush()
@@ -317,7 +294,7 @@ impl Store {
 
     /// The seqs of the events that name `key`, ascending.
     pub fn index_lookup(&self, key: &IndexKey) -> Result<Vec<u64>, StoreError> {
-        self.device_index.lookup(key, &self.log_path)
+        self.device_index.lookup(&self.trees().device_index, key, &self.log_path)
     }
 
     /// Every event about an EAS device, ascending: its own events, plus the events of the managed
@@ -346,9 +323,9 @@ impl Store {
 
     /// Re-derives the whole device index from the log.
     pub fn rebuild_device_index(&mut self) -> Result<u64, StoreError> {
-        self.device_index.clear(&self.log_path)?;
-        let events = self.trees().events.clone();
-        self.device_index.catch_up(&events, &self.log_path, self.head.seq)
+        let (events, index_tree) = (self.trees().events.clone(), self.trees().device_index.clone());
+        self.device_index.clear(&index_tree, &self.log_path)?;
+        self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq)
     }
 
     /// Saves a projection snapshot taken after folding every event up to `seq`. It becomes durable
@@ -461,10 +438,10 @@ fn open_trees(log_path: &Path, cache_capacity_bytes: Option<u64>) -> Result<Tree
         config = config.cache_capacity(bytes);
     }
     let db = open_waiting_for_lock(&config).map_err(to_error)?;
-    let trees = sled_call(|| db.open_tree(EVENTS_TREE))
-        .and_then(|events| sled_call(|| db.open_tree(SNAPSHOTS_TREE)).map(|snapshots| (events, snapshots)));
+    let trees =
+        sled_call(|| Ok((db.open_tree(EVENTS_TREE)?, db.open_tree(SNAPSHOTS_TREE)?, db.open_tree(DEVICE_INDEX_TREE)?)));
     match trees {
-        Ok((events, snapshots)) => Ok(Trees { db, events, snapshots }),
+        Ok((events, snapshots, device_index)) => Ok(Trees { db, events, snapshots, device_index }),
         Err(failure) => {
             let _ = catch_quietly(move || drop(db));
             Err(to_error(failure))

@@ -87,7 +87,7 @@ pub fn realistic_event(index: u64) -> NewEvent {
         recorded_at_us: START_US + index as i64 * 1_000,
         event_id: deterministic_v7(index, 0),
         correlation_id: Some(deterministic_v7(index / 1_000, 2)),
-        causation_id: (index % 3 != 0).then(|| deterministic_v7(index - 1, 0)),
+        causation_id: (!index.is_multiple_of(3)).then(|| deterministic_v7(index - 1, 0)),
         event,
     }
 }

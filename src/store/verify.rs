@@ -138,7 +138,7 @@ struct IndexComparison {
 
 impl IndexComparison {
     fn load(store: &Store) -> Result<IndexComparison, StoreError> {
-        let stored = store.device_index.load_all(&store.log_path)?;
+        let stored = store.device_index.load_all(&store.trees().device_index, &store.log_path)?;
         let stored = stored.into_iter().map(|(prefix, seqs)| (prefix, (seqs, 0))).collect();
         Ok(IndexComparison { stored, first_problem: None })
     }
