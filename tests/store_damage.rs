@@ -259,3 +259,23 @@ fn a_record_of_an_unknown_event_type_is_an_error_naming_its_seq_and_type() {
     assert_one_line_naming(&error, 11);
     assert!(error.to_string().contains("unknown event type 999 (version 1)"), "{error}");
 }
+
+#[test]
+fn the_parallel_full_check_names_the_lowest_bad_seq_across_its_segments() {
+    let directory = tempfile::tempdir().unwrap();
+    build_log(directory.path(), 40_000);
+    with_raw_events_tree(directory.path(), |events| {
+        events.remove(30_000u64.to_be_bytes()).unwrap();
+    });
+    let error = open_error(directory.path(), OpenMode::Full);
+    assert_one_line_naming(&error, 30_000);
+    with_raw_events_tree(directory.path(), |events| {
+        let record = raw_record(events, 10_000);
+        let (mut envelope, payload) = decode_record(&record).unwrap();
+        envelope.prev_hash = [0x22; 32];
+        events.insert(10_000u64.to_be_bytes(), encode_record(&envelope, payload)).unwrap();
+    });
+    let error = open_error(directory.path(), OpenMode::Full);
+    assert_one_line_naming(&error, 10_000);
+    assert!(error.to_string().contains("hash chain broken"), "{error}");
+}

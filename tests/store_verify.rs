@@ -79,7 +79,7 @@ fn the_latest_snapshot_of_the_callers_format_is_loaded_and_others_are_ignored() 
     store.save_snapshot(250, PROJECTION_FORMAT + 1, b"newer projection format".to_vec()).unwrap();
     let latest = store.latest_snapshot(PROJECTION_FORMAT).unwrap().unwrap();
     assert_eq!((latest.seq, latest.bytes.as_slice()), (200, &b"at 200"[..]));
-    assert_eq!(latest.hash, store.read_record(200).unwrap().unwrap().hash);
+    assert_eq!(latest.hash, store.read_record(200).unwrap().unwrap().hash());
     assert_eq!(store.latest_snapshot(99).unwrap(), None);
     // Only the newest two are kept.
     store.save_snapshot(290, PROJECTION_FORMAT + 1, b"x".to_vec()).unwrap();
@@ -179,4 +179,26 @@ fn index_entries_lost_in_a_crash_are_rederived_at_open() {
     assert_eq!(store.open_report().index_events_repaired, 600);
     assert_eq!(store.index_lookup(&IndexKey::Device("APPL000000001EEF".to_lowercase())).unwrap(), before);
     store.verify(None).unwrap();
+}
+
+#[test]
+fn reads_before_the_snapshot_check_the_links_the_tail_open_skipped() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = store_with(directory.path(), 3_000);
+    snapshot_at(&mut store, 2_900);
+    store.close().unwrap();
+    with_raw_tree(directory.path(), "events", |events| {
+        let record = events.get(1_000u64.to_be_bytes()).unwrap().unwrap();
+        let (mut envelope, payload) = easgate::store::record::decode_record(&record).unwrap();
+        envelope.prev_hash = [0x33; 32];
+        let rewritten = easgate::store::record::encode_record(&envelope, payload);
+        events.insert(1_000u64.to_be_bytes(), rewritten).unwrap();
+    });
+    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.events_from(2_901).unwrap().filter(Result::is_ok).count(), 100);
+    let error = store.events_from(1).unwrap().find_map(Result::err).unwrap();
+    assert_eq!(error.seq(), Some(1_000), "{error}");
+    assert!(error.to_string().contains("hash chain broken"), "{error}");
+    let error = store.events_from(1_000).unwrap().find_map(Result::err).unwrap();
+    assert_eq!(error.seq(), Some(1_000), "{error}");
 }

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::domain::event::Event;
 use crate::store::catalog::decode_exact;
 use crate::store::error::StoreError;
-use crate::store::read::RecordIter;
+use crate::store::read::{ChainCheck, RecordIter};
 use crate::store::sled_guard::{catch_quietly, sled_call};
 
 /// What the index is keyed by.
@@ -265,6 +265,7 @@ impl DeviceIndex {
         trees: (&sled::Tree, &sled::Tree),
         log_path: &Path,
         last_seq: u64,
+        chain: ChainCheck,
     ) -> Result<u64, StoreError> {
         let (events, tree) = trees;
         if self.pending_through >= last_seq {
@@ -272,7 +273,7 @@ impl DeviceIndex {
         }
         let from_seq = self.pending_through + 1;
         let mut derived_events = 0;
-        for record in RecordIter::new(events, log_path, from_seq, last_seq)? {
+        for record in RecordIter::new(events, log_path, from_seq, last_seq, chain)? {
             let recorded = record?.decode()?;
             self.note(recorded.seq, &recorded.event);
             derived_events += 1;

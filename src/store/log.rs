@@ -15,7 +15,7 @@ use crate::store::data_dir::{self, CommittedHead, LOG_DIRECTORY};
 use crate::store::device_index::{DeviceIndex, IndexKey, linked_keys};
 use crate::store::error::StoreError;
 use crate::store::open_check::{self, OpenMode, OpenReport};
-use crate::store::read::{EventIter, RecordIter, StoredRecord, read_record, seq_key};
+use crate::store::read::{ChainCheck, EventIter, RecordIter, StoredRecord, read_record, seq_key};
 use crate::store::record::{Envelope, begin_record, finish_record, record_hash};
 use crate::store::sled_guard::{SledFailure, catch_quietly, sled_call};
 use crate::store::snapshot::{self, Snapshot};
@@ -74,6 +74,9 @@ pub struct Store {
     head: CommittedHead,
     /// What the side file says: the last record a flush made durable.
     committed: CommittedHead,
+    /// Every link of the chain into a seq from here to the end was checked at open (or appended
+    /// by this store), so reads do not hash those records again.
+    chain_verified_from: u64,
     open_report: OpenReport,
     poisoned: Option<String>,
 }
@@ -95,6 +98,7 @@ impl Store {
             device_index: DeviceIndex::new(options.index_chunk_events),
             head: side_file,
             committed: side_file,
+            chain_verified_from: u64::MAX,
             open_report: OpenReport {
                 mode: options.mode,
                 last_seq: 0,
@@ -118,6 +122,7 @@ impl Store {
         let trees = self.trees();
         let end = open_check::check_log(&trees.events, &trees.snapshots, &self.log_path, self.committed, mode)?;
         self.head = end.head;
+        self.chain_verified_from = end.checked_from_seq;
         self.open_report.last_seq = end.head.seq;
         self.open_report.checked_from_seq = end.checked_from_seq;
         self.open_report.records_checked = end.records_checked;
@@ -132,7 +137,7 @@ impl Store {
             self.device_index.clear(&index_tree, &self.log_path)?;
         }
         self.open_report.index_events_repaired =
-            self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq)?;
+            self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq, self.chain_check())?;
         Ok(())
     }
 
@@ -277,9 +282,33 @@ impl Store {
         self.records_range(from_seq, self.head.seq)
     }
 
-    /// Records `from_seq..=until_seq` (clamped to the end), each checked.
+    /// Records `from_seq..=until_seq` (clamped to the end), each checked: checksum, contiguity,
+    /// and the links of the chain that the open did not check (before the snapshot it started
+    /// from); `verify` re-checks every link.
     pub fn records_range(&self, from_seq: u64, until_seq: u64) -> Result<RecordIter<'_>, StoreError> {
-        RecordIter::new(&self.trees().events, &self.log_path, from_seq, until_seq.min(self.head.seq))
+        RecordIter::new(
+            &self.trees().events,
+            &self.log_path,
+            from_seq,
+            until_seq.min(self.head.seq),
+            self.chain_check(),
+        )
+    }
+
+    /// Like `records_range`, hashing every record to check every link.
+    pub(crate) fn records_range_rehashing(&self, from_seq: u64, until_seq: u64) -> Result<RecordIter<'_>, StoreError> {
+        let until_seq = until_seq.min(self.head.seq);
+        RecordIter::new(
+            &self.trees().events,
+            &self.log_path,
+            from_seq,
+            until_seq,
+            ChainCheck::Below { verified_from: u64::MAX },
+        )
+    }
+
+    fn chain_check(&self) -> ChainCheck {
+        ChainCheck::Below { verified_from: self.chain_verified_from }
     }
 
     /// Events from `from_seq` to the end, checked and decoded through the upcasters.
@@ -325,7 +354,7 @@ impl Store {
     pub fn rebuild_device_index(&mut self) -> Result<u64, StoreError> {
         let (events, index_tree) = (self.trees().events.clone(), self.trees().device_index.clone());
         self.device_index.clear(&index_tree, &self.log_path)?;
-        self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq)
+        self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq, self.chain_check())
     }
 
     /// Saves a projection snapshot taken after folding every event up to `seq`. It becomes durable
@@ -333,7 +362,7 @@ impl Store {
     pub fn save_snapshot(&mut self, seq: u64, format_id: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
         let hash = match self.read_record(seq)? {
-            Some(record) => record.hash,
+            Some(record) => record.hash(),
             None => {
                 return Err(StoreError::Refused(format!(
                     "no snapshot at seq {seq}: the log ends at seq {}",

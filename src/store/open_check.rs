@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::store::data_dir::CommittedHead;
 use crate::store::error::StoreError;
-use crate::store::read::{RecordIter, key_seq, read_record};
+use crate::store::read::{check_chain, key_seq, read_record};
 use crate::store::record::{ZERO_HASH, hash_hex};
 use crate::store::sled_guard::sled_call;
 use crate::store::snapshot;
@@ -39,7 +39,7 @@ pub struct OpenReport {
     pub index_events_repaired: u64,
 }
 
-/// The result of the log checks: the log's last record.
+/// The result of the log checks: the log's last record, and from where its chain was checked.
 pub(crate) struct LogEnd {
     pub head: CommittedHead,
     pub checked_from_seq: u64,
@@ -72,13 +72,10 @@ pub(crate) fn check_log(
         OpenMode::Full => (1, ZERO_HASH),
         OpenMode::Tail => tail_start(events, snapshots, log_path, last_seq)?,
     };
-    let mut head = CommittedHead { seq: from_seq - 1, hash: previous_hash };
-    let mut records_checked = 0;
-    for record in RecordIter::starting_after(events, log_path, from_seq, last_seq, previous_hash)? {
-        let record = record?;
-        head = CommittedHead { seq: record.envelope.seq, hash: record.hash };
-        records_checked += 1;
-    }
+    let threads = std::thread::available_parallelism().map_or(1, |threads| threads.get());
+    let last_hash = check_chain(events, log_path, from_seq, last_seq, previous_hash, threads)?;
+    let head = CommittedHead { seq: last_seq, hash: last_hash };
+    let records_checked = (last_seq + 1).saturating_sub(from_seq);
     Ok(LogEnd { head, checked_from_seq: from_seq, records_checked })
 }
 
@@ -108,10 +105,10 @@ fn check_side_file_record(events: &sled::Tree, log_path: &Path, side_file: Commi
     }
     let record = read_record(events, log_path, side_file.seq)?
         .ok_or_else(|| StoreError::damaged(side_file.seq, "record missing (the side file records it as committed)"))?;
-    if record.hash != side_file.hash {
+    if record.hash() != side_file.hash {
         let detail = format!(
             "the record's hash {} differs from the side file's {} (the record was altered)",
-            hash_hex(&record.hash),
+            hash_hex(&record.hash()),
             hash_hex(&side_file.hash)
         );
         return Err(StoreError::damaged(side_file.seq, detail));

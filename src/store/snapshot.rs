@@ -86,7 +86,7 @@ pub(crate) fn matches_log(
     if snapshot.seq == 0 || snapshot.seq > last_seq {
         return Ok(false);
     }
-    Ok(read_record(events, log_path, snapshot.seq)?.is_some_and(|record| record.hash == snapshot.hash))
+    Ok(read_record(events, log_path, snapshot.seq)?.is_some_and(|record| record.hash() == snapshot.hash))
 }
 
 /// Inserts a snapshot and deletes all but the newest `SNAPSHOTS_KEPT`.

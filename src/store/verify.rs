@@ -64,7 +64,7 @@ impl Store {
         let side_file_seq = self.verify_side_file()?;
         let mut index = IndexComparison::load(self)?;
         let mut records = 0;
-        for record in self.records_from(1)? {
+        for record in self.records_range_rehashing(1, self.last_seq())? {
             let recorded = record?.decode()?;
             index.check_event(recorded.seq, &DeviceIndex::event_prefixes(&recorded.event));
             records += 1;
@@ -97,7 +97,7 @@ impl Store {
             );
             return Err(StoreError::damaged(self.last_seq() + 1, detail));
         }
-        if head.seq > 0 && self.read_record(head.seq)?.map(|record| record.hash) != Some(head.hash) {
+        if head.seq > 0 && self.read_record(head.seq)?.map(|record| record.hash()) != Some(head.hash) {
             return Err(StoreError::damaged(head.seq, "the record's hash differs from the side file's"));
         }
         Ok(head.seq)
