@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::domain::RecordedEvent;
 use crate::domain::event::Event;
 use crate::store::catalog;
-use crate::store::data_dir::{self, CommittedHead, LOG_DIRECTORY};
+use crate::store::data_dir::{self, CommittedHead, LOG_DIRECTORY, SideFile};
 use crate::store::device_index::{DeviceIndex, IndexKey, linked_keys};
 use crate::store::error::StoreError;
 use crate::store::open_check::{self, OpenMode, OpenReport};
@@ -74,6 +74,7 @@ pub struct Store {
     head: CommittedHead,
     /// What the side file says: the last record a flush made durable.
     committed: CommittedHead,
+    side_file: SideFile,
     /// Every link of the chain into a seq from here to the end was checked at open (or appended
     /// by this store), so reads do not hash those records again.
     chain_verified_from: u64,
@@ -89,20 +90,21 @@ impl Store {
 
     pub fn open_with(data_dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let log_path = data_dir.join(LOG_DIRECTORY);
-        let side_file = prepare_data_dir(data_dir, &log_path)?;
+        let (side_file, committed) = prepare_data_dir(data_dir, &log_path)?;
         let trees = open_trees(&log_path, options.cache_capacity_bytes)?;
         let mut store = Store {
             data_dir: data_dir.to_path_buf(),
             log_path,
             trees: Some(trees),
             device_index: DeviceIndex::new(options.index_chunk_events),
-            head: side_file,
-            committed: side_file,
+            head: committed,
+            committed,
+            side_file,
             chain_verified_from: u64::MAX,
             open_report: OpenReport {
                 mode: options.mode,
                 last_seq: 0,
-                side_file_seq: side_file.seq,
+                side_file_seq: committed.seq,
                 checked_from_seq: 1,
                 records_checked: 0,
                 index_events_repaired: 0,
@@ -128,7 +130,7 @@ impl Store {
         self.open_report.records_checked = end.records_checked;
         if self.head.seq > self.committed.seq {
             sync_sled_files(&self.log_path)?;
-            data_dir::write_head(&self.data_dir, self.head)?;
+            self.side_file.write(self.head)?;
             self.committed = self.head;
         }
         let (events, index_tree) = (self.trees().events.clone(), self.trees().device_index.clone());
@@ -188,7 +190,8 @@ impl Store {
         if let Err(failure) = flushed {
             return Err(self.poison(failure.into_store_error(&self.log_path, None)));
         }
-        data_dir::write_head(&self.data_dir, self.head).map_err(|error| self.poison(error))?;
+        let written = self.side_file.write(self.head);
+        written.map_err(|error| self.poison(error))?;
         self.committed = self.head;
         Ok(())
     }
@@ -436,13 +439,13 @@ fn encode_new_event(new_event: NewEvent, previous: CommittedHead) -> Result<(Vec
 }
 
 /// Checks the data directory's FORMAT and side file, creating both for a new directory.
-/// Returns the side file's committed head.
-fn prepare_data_dir(data_dir: &Path, log_path: &Path) -> Result<CommittedHead, StoreError> {
+/// Returns the side file and its committed head.
+fn prepare_data_dir(data_dir: &Path, log_path: &Path) -> Result<(SideFile, CommittedHead), StoreError> {
     fs::create_dir_all(data_dir).map_err(|error| StoreError::io("cannot create", data_dir, error))?;
     let format = data_dir::read_format(data_dir)?;
-    let side_file = data_dir::read_head(data_dir)?;
+    let side_file = SideFile::open(data_dir)?;
     match (format, side_file) {
-        (Some(_), Some(head)) => Ok(head),
+        (Some(_), Some(opened)) => Ok(opened),
         (Some(_), None) => Err(StoreError::BadDataDirectory {
             path: data_dir::head_path(data_dir),
             detail: "the side file is missing, so the log's end cannot be checked".into(),
@@ -453,9 +456,9 @@ fn prepare_data_dir(data_dir: &Path, log_path: &Path) -> Result<CommittedHead, S
         }),
         // A new directory: the side file first, so that FORMAT never exists without it.
         (None, _) => {
-            data_dir::write_head(data_dir, CommittedHead::EMPTY)?;
+            let side_file = SideFile::create(data_dir)?;
             data_dir::write_format(data_dir)?;
-            Ok(CommittedHead::EMPTY)
+            Ok((side_file, CommittedHead::EMPTY))
         }
     }
 }

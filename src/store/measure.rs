@@ -124,7 +124,8 @@ pub fn durable_append(
     }
     let elapsed = started.elapsed();
     store.close()?;
-    Ok(Measurement { name: "store durable append".into(), items: batches * batch_events as u64, elapsed })
+    let name = format!("store durable append (index chunk {} events)", options.index_chunk_events);
+    Ok(Measurement { name, items: batches * batch_events as u64, elapsed })
 }
 
 /// The baseline: raw sled, the same batches of `value_bytes`-byte values, one flush per batch.
@@ -246,4 +247,103 @@ pub fn realistic_record_bytes(store: &Store) -> Result<usize, StoreError> {
     }
     sizes.sort_unstable();
     Ok(sizes.get(sizes.len() / 2).copied().unwrap_or(0))
+}
+
+/// Reads every record hashing each one to check every link (what `verify` and a full open do).
+pub fn rehashing_scan(store: &Store) -> Result<Measurement, StoreError> {
+    let started = Instant::now();
+    let mut items = 0;
+    for record in store.records_range_rehashing(1, store.last_seq())? {
+        std::hint::black_box(record?);
+        items += 1;
+    }
+    Ok(Measurement { name: "store scan re-hashing every record (verify)".into(), items, elapsed: started.elapsed() })
+}
+
+/// A store measurement and its raw-sled baseline, each the median of runs interleaved in one process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub store: Measurement,
+    pub baseline: Measurement,
+}
+
+impl Comparison {
+    /// Store rate / baseline rate.
+    pub fn ratio(&self) -> f64 {
+        self.store.items_per_second() / self.baseline.items_per_second().max(1e-9)
+    }
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{}: {:.0}/s vs {}: {:.0}/s = {:.2}x",
+            self.store.name,
+            self.store.items_per_second(),
+            self.baseline.name,
+            self.baseline.items_per_second(),
+            self.ratio()
+        )
+    }
+}
+
+/// How big `compare_all` makes its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportSize {
+    /// Batches of 1,000 events per append run.
+    pub append_batches: u64,
+    /// Events in the scanned log.
+    pub scan_events: u64,
+    /// Runs of each measurement (the median is reported).
+    pub rounds: usize,
+}
+
+impl Default for ReportSize {
+    fn default() -> ReportSize {
+        ReportSize { append_batches: 100, scan_events: 200_000, rounds: 5 }
+    }
+}
+
+/// The store against raw sled, runs interleaved so that a busy machine slows both alike:
+/// durable append (store, and store flushing the device index every flush, vs raw sled with
+/// values of the realistic record size, and raw sled with one naive index entry per value), and
+/// scans (checked, checked + decoded, re-hashing, vs sled's own iteration).
+pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>, StoreError> {
+    const BATCH: usize = 1_000;
+    let scan_dir = work_dir.join("scan");
+    build_log(&scan_dir, size.scan_events, None, 0)?;
+    let store = Store::open(&scan_dir, OpenMode::Tail)?;
+    let record_bytes = realistic_record_bytes(&store)?;
+    let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); 10];
+    for round in 0..size.rounds {
+        let fresh = |name: &str| work_dir.join(format!("{name}-{round}"));
+        let chunked = StoreOptions::default();
+        let every_flush = StoreOptions { index_chunk_events: 1, ..StoreOptions::default() };
+        runs[0].push(durable_append(&fresh("append"), size.append_batches, BATCH, chunked)?);
+        runs[1].push(raw_sled_append(&fresh("raw"), size.append_batches, BATCH, record_bytes, 0)?);
+        runs[2].push(durable_append(&fresh("append-index-every-flush"), size.append_batches, BATCH, every_flush)?);
+        runs[3].push(raw_sled_append(&fresh("raw-index"), size.append_batches, BATCH, record_bytes, 1)?);
+        runs[4].push(raw_sled_append(&fresh("raw-150"), size.append_batches, BATCH, 150, 0)?);
+        runs[5].push(raw_sled_scan(&store)?);
+        runs[6].push(checked_scan(&store)?);
+        runs[7].push(decoded_scan(&store)?);
+        runs[8].push(rehashing_scan(&store)?);
+        for name in ["append", "raw", "append-index-every-flush", "raw-index", "raw-150"] {
+            let _ = std::fs::remove_dir_all(fresh(name));
+        }
+    }
+    let mut medians = runs.into_iter().map(|runs| median(runs).ok_or_else(|| StoreError::Refused("no rounds".into())));
+    let mut next = || medians.next().unwrap_or_else(|| Err(StoreError::Refused("no rounds".into())));
+    let (append, raw, append_every_flush, raw_index, raw_150) = (next()?, next()?, next()?, next()?, next()?);
+    let (raw_scan, checked, decoded, rehashing) = (next()?, next()?, next()?, next()?);
+    Ok(vec![
+        Comparison { store: append.clone(), baseline: raw.clone() },
+        Comparison { store: append, baseline: raw_150 },
+        Comparison { store: append_every_flush, baseline: raw.clone() },
+        Comparison { store: raw_index, baseline: raw },
+        Comparison { store: checked, baseline: raw_scan.clone() },
+        Comparison { store: decoded, baseline: raw_scan.clone() },
+        Comparison { store: rehashing, baseline: raw_scan },
+    ])
 }
