@@ -99,10 +99,10 @@ impl SideFile {
         file.sync_all().map_err(|error| StoreError::io("cannot fsync", &path, error))?;
         drop(file);
         sync_directory(data_dir)?;
-        Ok(SideFile::open(data_dir)?.map(|(side_file, _)| side_file).ok_or_else(|| StoreError::BadDataDirectory {
+        SideFile::open(data_dir)?.map(|(side_file, _)| side_file).ok_or_else(|| StoreError::BadDataDirectory {
             path: head_path(data_dir),
             detail: "the side file vanished after it was created".into(),
-        })?)
+        })
     }
 
     /// Opens the side file and reads the newest committed head; `None` when it does not exist.

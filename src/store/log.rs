@@ -310,7 +310,7 @@ impl Store {
         )
     }
 
-    fn chain_check(&self) -> ChainCheck {
+    pub(crate) fn chain_check(&self) -> ChainCheck {
         ChainCheck::Below { verified_from: self.chain_verified_from }
     }
 

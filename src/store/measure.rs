@@ -260,6 +260,43 @@ pub fn rehashing_scan(store: &Store) -> Result<Measurement, StoreError> {
     Ok(Measurement { name: "store scan re-hashing every record (verify)".into(), items, elapsed: started.elapsed() })
 }
 
+/// What a projection does per event, roughly: find the device's entry, update a few fields.
+fn synthetic_fold(state: &mut rustc_hash::FxHashMap<String, (u64, u32)>, event: &crate::domain::RecordedEvent) {
+    let device_id = match &event.event {
+        Event::DeviceDiscovered(payload) => Some(&payload.device_id),
+        Event::AccessDecided(payload) => Some(&payload.device_id),
+        Event::CmdletRequested(payload) => payload.devices.first().map(|device| &device.device_id),
+        _ => None,
+    };
+    let Some(device_id) = device_id else { return };
+    match state.get_mut(device_id.as_str()) {
+        Some(entry) => *entry = (event.seq, entry.1 + 1),
+        None => {
+            state.insert(device_id.clone(), (event.seq, 1));
+        }
+    }
+}
+
+/// A replay: every event checked, decoded and folded by `synthetic_fold`, on this thread or with
+/// the reading on a second one (`Store::events_prefetched`).
+pub fn replay_with_fold(store: &Store, prefetched: bool) -> Result<Measurement, StoreError> {
+    let started = Instant::now();
+    let mut state = rustc_hash::FxHashMap::default();
+    let mut items = 0;
+    let events: Box<dyn Iterator<Item = Result<crate::domain::RecordedEvent, StoreError>>> = if prefetched {
+        Box::new(store.events_prefetched(1, store.last_seq()))
+    } else {
+        Box::new(store.events_from(1)?)
+    };
+    for event in events {
+        synthetic_fold(&mut state, &event?);
+        items += 1;
+    }
+    std::hint::black_box(state);
+    let name = if prefetched { "replay + fold, reading on a second thread" } else { "replay + fold, one thread" };
+    Ok(Measurement { name: name.into(), items, elapsed: started.elapsed() })
+}
+
 /// A store measurement and its raw-sled baseline, each the median of runs interleaved in one process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -308,14 +345,15 @@ impl Default for ReportSize {
 /// The store against raw sled, runs interleaved so that a busy machine slows both alike:
 /// durable append (store, and store flushing the device index every flush, vs raw sled with
 /// values of the realistic record size, and raw sled with one naive index entry per value), and
-/// scans (checked, checked + decoded, re-hashing, vs sled's own iteration).
+/// scans (checked, checked + decoded, re-hashing, a replay with a synthetic fold on one thread
+/// and with prefetching, vs sled's own iteration).
 pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>, StoreError> {
     const BATCH: usize = 1_000;
     let scan_dir = work_dir.join("scan");
     build_log(&scan_dir, size.scan_events, None, 0)?;
     let store = Store::open(&scan_dir, OpenMode::Tail)?;
     let record_bytes = realistic_record_bytes(&store)?;
-    let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); 10];
+    let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); 11];
     for round in 0..size.rounds {
         let fresh = |name: &str| work_dir.join(format!("{name}-{round}"));
         let chunked = StoreOptions::default();
@@ -329,6 +367,8 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
         runs[6].push(checked_scan(&store)?);
         runs[7].push(decoded_scan(&store)?);
         runs[8].push(rehashing_scan(&store)?);
+        runs[9].push(replay_with_fold(&store, false)?);
+        runs[10].push(replay_with_fold(&store, true)?);
         for name in ["append", "raw", "append-index-every-flush", "raw-index", "raw-150"] {
             let _ = std::fs::remove_dir_all(fresh(name));
         }
@@ -337,6 +377,7 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
     let mut next = || medians.next().unwrap_or_else(|| Err(StoreError::Refused("no rounds".into())));
     let (append, raw, append_every_flush, raw_index, raw_150) = (next()?, next()?, next()?, next()?, next()?);
     let (raw_scan, checked, decoded, rehashing) = (next()?, next()?, next()?, next()?);
+    let (replay, replay_prefetched) = (next()?, next()?);
     Ok(vec![
         Comparison { store: append.clone(), baseline: raw.clone() },
         Comparison { store: append, baseline: raw_150 },
@@ -344,6 +385,8 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
         Comparison { store: raw_index, baseline: raw },
         Comparison { store: checked, baseline: raw_scan.clone() },
         Comparison { store: decoded, baseline: raw_scan.clone() },
-        Comparison { store: rehashing, baseline: raw_scan },
+        Comparison { store: rehashing, baseline: raw_scan.clone() },
+        Comparison { store: replay, baseline: raw_scan.clone() },
+        Comparison { store: replay_prefetched, baseline: raw_scan },
     ])
 }

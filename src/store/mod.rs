@@ -9,7 +9,8 @@
 //! - `record`: the envelope's byte layout;
 //! - `data_dir`: FORMAT and the side file;
 //! - `log`: `Store` (open, append, flush, read); `open_check`: the checks at open;
-//! - `read`: checked iterators; `device_index`; `snapshot`; `verify`; `json_lines`;
+//! - `read`: checked iterators; `prefetch`: the same on a reader thread; `device_index`;
+//!   `snapshot`; `verify`; `json_lines`;
 //! - `sled_guard`: every sled call behind `catch_unwind`;
 //! - `measure`: throughput measurements for `easgate bench` and the criterion benches.
 
@@ -21,6 +22,7 @@ pub mod json_lines;
 pub mod log;
 pub mod measure;
 pub mod open_check;
+pub mod prefetch;
 pub mod read;
 pub mod record;
 mod sled_guard;
@@ -34,6 +36,7 @@ pub use json_lines::{
 };
 pub use log::{NewEvent, Store, StoreOptions};
 pub use open_check::{OpenMode, OpenReport};
+pub use prefetch::PrefetchedEvents;
 pub use read::{EventIter, RecordIter, StoredRecord};
 pub use snapshot::Snapshot;
 pub use verify::{ReplayComparison, SnapshotReplay, SnapshotVerdict, VerifyReport};
