@@ -149,7 +149,10 @@ pub fn raw_sled_append(
         let mut index_batch = sled::Batch::default();
         for offset in 0..batch_events as u64 {
             let seq = batch_number * batch_events as u64 + offset + 1;
-            batch.insert(&seq_key(seq), value.as_slice());
+            // Every value differs (as records do) and is a fresh allocation (as records are).
+            let mut distinct_value = value.clone();
+            distinct_value[..8.min(value_bytes)].copy_from_slice(&seq.to_le_bytes()[..8.min(value_bytes)]);
+            batch.insert(&seq_key(seq), distinct_value);
             for entry in 0..index_entries_per_value {
                 let key = format!("d\0\x14appl{:016x}{entry}{seq:016x}", seq / 3);
                 index_batch.insert(key.as_bytes(), &[]);
