@@ -189,3 +189,18 @@ fn prefetched_events_equal_the_checked_iterator_and_stop_at_the_first_error() {
     let error = results[2_499].as_ref().unwrap_err();
     assert_eq!(error.seq(), Some(2_500), "{error}");
 }
+
+#[test]
+fn an_event_too_large_for_a_record_is_refused_and_the_store_stays_usable() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    let mut huge = realistic_event(0);
+    if let Event::DeviceDiscovered(discovered) = &mut huge.event {
+        discovered.user_agent = "x".repeat(17 * 1024 * 1024);
+    }
+    let error = store.append(vec![realistic_event(0), huge]).unwrap_err();
+    assert!(matches!(error, StoreError::Refused(_)), "{error}");
+    assert!(error.to_string().contains("more than the 16777216 bytes a record may hold"), "{error}");
+    assert_eq!(store.len(), 0, "nothing of the refused batch was appended");
+    assert_eq!(store.append_durable(vec![realistic_event(0)]).unwrap()[0].seq, 1);
+}

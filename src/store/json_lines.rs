@@ -17,7 +17,7 @@ use crate::domain::RecordedEvent;
 use crate::domain::event::Event;
 use crate::store::catalog::{self, EventData, JsonDataError};
 use crate::store::error::StoreError;
-use crate::store::log::{NewEvent, Store};
+use crate::store::log::{MAX_PAYLOAD_BYTES, NewEvent, Store};
 
 /// The longest line import reads.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -36,14 +36,17 @@ pub struct JsonLineError {
     pub detail: String,
 }
 
-/// Why an import failed. **Handling:** `Line`: fix the input (nothing was imported); `Store`: as
-/// the store error says.
+/// Why an import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// A line is bad. **Handling:** fix the input and import again; nothing was imported.
     #[error(transparent)]
     Line(#[from] JsonLineError),
+    /// The input could not be read. **Handling:** check the file; nothing was imported unless
+    /// the input changed between the validating and the appending pass.
     #[error("cannot read the input: {0}")]
     Read(#[source] io::Error),
+    /// The store refused or failed. **Handling:** as the `StoreError` says.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -208,7 +211,7 @@ impl Store {
         }
         let mut lines = 0u64;
         for_each_line(&mut input, |line, text| {
-            parse_json_line(line, text)?;
+            check_appendable(&parse_json_line(line, text)?)?;
             lines += 1;
             Ok(())
         })?;
@@ -234,6 +237,16 @@ impl Store {
         debug_assert_eq!(appended, lines);
         Ok(ImportSummary { events: appended, last_seq: self.last_seq() })
     }
+}
+
+/// What `append` would refuse, found in the validating pass so that nothing is half-imported.
+fn check_appendable(imported: &ImportedEvent) -> Result<(), JsonLineError> {
+    let error = |detail: String| JsonLineError { line: imported.line, field: Some("data".into()), detail };
+    let (_, _, payload) = catalog::encode_payload(&imported.event).map_err(|source| error(source.to_string()))?;
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(error(format!("{} bytes encoded, more than a record may hold", payload.len())));
+    }
+    Ok(())
 }
 
 /// Calls `visit(line_number, text)` for every non-blank line, with the line and count limits.

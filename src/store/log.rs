@@ -16,13 +16,15 @@ use crate::store::device_index::{DeviceIndex, IndexKey, linked_keys};
 use crate::store::error::StoreError;
 use crate::store::open_check::{self, OpenMode, OpenReport};
 use crate::store::read::{ChainCheck, EventIter, RecordIter, StoredRecord, read_record, seq_key};
-use crate::store::record::{Envelope, begin_record, finish_record, record_hash};
+use crate::store::record::{Envelope, HEADER_LEN, begin_record, finish_record, record_hash};
 use crate::store::sled_guard::{SledFailure, catch_quietly, sled_call};
 use crate::store::snapshot::{self, Snapshot};
 
 const EVENTS_TREE: &str = "events";
 const DEVICE_INDEX_TREE: &str = "device_index";
 const SNAPSHOTS_TREE: &str = "snapshots";
+/// The largest payload a record holds (events are a few hundred bytes; this bounds a mistake).
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
 /// How long `open` waits for sled's file lock before reporting the directory in use.
 const LOCK_WAIT_MS: u64 = 2_000;
 const LOCK_POLL_MS: u64 = 10;
@@ -332,25 +334,24 @@ impl Store {
     /// Every event about an EAS device, ascending: its own events, plus the events of the managed
     /// devices and commands they name (compliance changes, cmdlet outcomes).
     pub fn device_history(&self, device_id: &str) -> Result<Vec<RecordedEvent>, StoreError> {
-        let mut seqs = self.index_lookup(&IndexKey::Device(device_id.to_lowercase()))?;
+        let mut history = std::collections::BTreeMap::new();
         let mut linked = Vec::new();
-        for &seq in &seqs {
+        for seq in self.index_lookup(&IndexKey::Device(device_id.to_lowercase()))? {
             if let Some(event) = self.read(seq)? {
                 linked.extend(linked_keys(&event.event));
+                history.insert(seq, event);
             }
         }
         linked.sort();
         linked.dedup();
         for key in linked.iter().take(MAX_LINKED_KEYS) {
-            seqs.extend(self.index_lookup(key)?);
+            for seq in self.index_lookup(key)? {
+                if let std::collections::btree_map::Entry::Vacant(entry) = history.entry(seq) {
+                    entry.insert(self.read(seq)?.ok_or_else(|| StoreError::damaged(seq, "record missing"))?);
+                }
+            }
         }
-        seqs.sort_unstable();
-        seqs.dedup();
-        let mut history = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            history.extend(self.read(seq)?);
-        }
-        Ok(history)
+        Ok(history.into_values().collect())
     }
 
     /// Re-derives the whole device index from the log.
@@ -364,6 +365,9 @@ impl Store {
     /// with the next `flush`; the newest two are kept.
     pub fn save_snapshot(&mut self, seq: u64, format_id: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(StoreError::Refused(format!("a snapshot of {} bytes is larger than 4 GiB", bytes.len())));
+        }
         let hash = match self.read_record(seq)? {
             Some(record) => record.hash(),
             None => {
@@ -427,6 +431,14 @@ fn encode_new_event(new_event: NewEvent, previous: CommittedHead) -> Result<(Vec
     let record = begin_record(&envelope, 192);
     let record = catalog::encode_payload_into(&new_event.event, record)
         .map_err(|source| StoreError::Encode { event: new_event.event.name(), source })?;
+    if record.len() - HEADER_LEN > MAX_PAYLOAD_BYTES {
+        let detail = format!(
+            "{} is {} bytes encoded, more than the {MAX_PAYLOAD_BYTES} bytes a record may hold",
+            new_event.event.name(),
+            record.len() - HEADER_LEN
+        );
+        return Err(StoreError::Refused(detail));
+    }
     let recorded = RecordedEvent {
         seq,
         recorded_at_us: new_event.recorded_at_us,
@@ -498,7 +510,11 @@ fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db, SledFailure>
 /// and sled's own flush skips what it did not write itself.
 fn sync_sled_files(log_path: &Path) -> Result<(), StoreError> {
     let db_file = log_path.join("db");
-    fs::File::open(&db_file)
+    // Write access: Windows cannot flush a read-only handle.
+    fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&db_file)
         .and_then(|file| file.sync_all())
         .map_err(|error| StoreError::io("cannot fsync", &db_file, error))
 }
