@@ -4,6 +4,16 @@
 //! and a blake3 hash chain per record, and a side file (`DATA/log.head`) with the last committed
 //! (seq, hash). Derived trees (the device index, projection snapshots) can be rebuilt from it.
 //!
+//! Use:
+//! - start: `Store::open(dir, OpenMode::Tail)`, `latest_snapshot(PROJECTION_FORMAT)`, then fold
+//!   `events_from(snapshot.seq + 1)` (or from 1; `events_prefetched` reads on a second thread);
+//! - write-ahead intent: `append(vec![decision, intent])` then `flush()` (or `append_durable`)
+//!   before the cmdlet runs; many events, one flush per group;
+//! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (durable with the next flush);
+//! - `easgate verify`: `Store::open(dir, OpenMode::Full)`, then `verify(Some(&mut replay))`;
+//! - `easgate log`: `events_from(seq)` + `write_json_line`; `log import`: `import_json_lines`;
+//! - `easgate audit DEVICE_ID`: `device_history(device_id)`; `status`: `len`, `size_on_disk_bytes`.
+//!
 //! Map:
 //! - `catalog`: type codes, payload encoding, upcasters;
 //! - `record`: the envelope's byte layout;
