@@ -159,38 +159,6 @@ fn managed_device_and_command_events_appear_in_a_device_history() {
 }
 
 #[test]
-fn prefetched_events_equal_the_checked_iterator_and_stop_at_the_first_error() {
-    let directory = tempfile::tempdir().unwrap();
-    let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
-    store.append_durable(realistic_events(0, 5_000)).unwrap();
-    let direct: Vec<_> = store.events_range(7, 4_321).unwrap().map(Result::unwrap).collect();
-    let prefetched: Vec<_> = store.events_prefetched(7, 4_321).map(Result::unwrap).collect();
-    assert_eq!(prefetched, direct);
-    assert_eq!(store.events_prefetched(1, u64::MAX).count(), 5_000);
-    assert_eq!(store.events_prefetched(6_000, u64::MAX).count(), 0);
-    // Dropped half-way: the reader thread stops instead of blocking forever.
-    assert_eq!(store.events_prefetched(1, 5_000).take(10).count(), 10);
-    // A snapshot after the hole below lets the tail open succeed without reading it.
-    store.save_snapshot(4_000, 1, vec![1]).unwrap();
-    store.close().unwrap();
-    let db = loop {
-        match sled::open(directory.path().join("log")) {
-            Ok(db) => break db,
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
-        }
-    };
-    db.open_tree("events").unwrap().remove(2_500u64.to_be_bytes()).unwrap();
-    db.flush().unwrap();
-    drop(db);
-    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
-    let results: Vec<_> = store.events_prefetched(1, u64::MAX).collect();
-    assert_eq!(results.len(), 2_500, "the replay goes on past the hole");
-    assert!(results[..2_499].iter().all(Result::is_ok));
-    let error = results[2_499].as_ref().unwrap_err();
-    assert_eq!(error.seq(), Some(2_500), "{error}");
-}
-
-#[test]
 fn an_event_too_large_for_a_record_is_refused_and_the_store_stays_usable() {
     let directory = tempfile::tempdir().unwrap();
     let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();

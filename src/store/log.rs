@@ -312,7 +312,7 @@ impl Store {
         )
     }
 
-    pub(crate) fn chain_check(&self) -> ChainCheck {
+    fn chain_check(&self) -> ChainCheck {
         ChainCheck::Below { verified_from: self.chain_verified_from }
     }
 

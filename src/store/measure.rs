@@ -280,24 +280,17 @@ fn synthetic_fold(state: &mut rustc_hash::FxHashMap<String, (u64, u32)>, event: 
     }
 }
 
-/// A replay: every event checked, decoded and folded by `synthetic_fold`, on this thread or with
-/// the reading on a second one (`Store::events_prefetched`).
-pub fn replay_with_fold(store: &Store, prefetched: bool) -> Result<Measurement, StoreError> {
+/// A replay: every event checked, decoded and folded by `synthetic_fold`.
+pub fn replay_with_fold(store: &Store) -> Result<Measurement, StoreError> {
     let started = Instant::now();
     let mut state = rustc_hash::FxHashMap::default();
     let mut items = 0;
-    let events: Box<dyn Iterator<Item = Result<crate::domain::RecordedEvent, StoreError>>> = if prefetched {
-        Box::new(store.events_prefetched(1, store.last_seq()))
-    } else {
-        Box::new(store.events_from(1)?)
-    };
-    for event in events {
+    for event in store.events_from(1)? {
         synthetic_fold(&mut state, &event?);
         items += 1;
     }
     std::hint::black_box(state);
-    let name = if prefetched { "replay + fold, reading on a second thread" } else { "replay + fold, one thread" };
-    Ok(Measurement { name: name.into(), items, elapsed: started.elapsed() })
+    Ok(Measurement { name: "replay + synthetic fold".into(), items, elapsed: started.elapsed() })
 }
 
 /// A store measurement and its raw-sled baseline, each the median of runs interleaved in one process.
@@ -348,15 +341,15 @@ impl Default for ReportSize {
 /// The store against raw sled, runs interleaved so that a busy machine slows both alike:
 /// durable append (store, and store flushing the device index every flush, vs raw sled with
 /// values of the realistic record size, and raw sled with one naive index entry per value), and
-/// scans (checked, checked + decoded, re-hashing, a replay with a synthetic fold on one thread
-/// and with prefetching, vs sled's own iteration).
+/// scans (checked, checked + decoded, re-hashing, a replay with a synthetic fold, vs sled's own
+/// iteration).
 pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>, StoreError> {
     const BATCH: usize = 1_000;
     let scan_dir = work_dir.join("scan");
     build_log(&scan_dir, size.scan_events, None, 0)?;
     let store = Store::open(&scan_dir, OpenMode::Tail)?;
     let record_bytes = realistic_record_bytes(&store)?;
-    let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); 11];
+    let mut runs: Vec<Vec<Measurement>> = vec![Vec::new(); 10];
     for round in 0..size.rounds {
         let fresh = |name: &str| work_dir.join(format!("{name}-{round}"));
         let chunked = StoreOptions::default();
@@ -370,8 +363,7 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
         runs[6].push(checked_scan(&store)?);
         runs[7].push(decoded_scan(&store)?);
         runs[8].push(rehashing_scan(&store)?);
-        runs[9].push(replay_with_fold(&store, false)?);
-        runs[10].push(replay_with_fold(&store, true)?);
+        runs[9].push(replay_with_fold(&store)?);
         for name in ["append", "raw", "append-index-every-flush", "raw-index", "raw-150"] {
             let _ = std::fs::remove_dir_all(fresh(name));
         }
@@ -380,7 +372,7 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
     let mut next = || medians.next().unwrap_or_else(|| Err(StoreError::Refused("no rounds".into())));
     let (append, raw, append_every_flush, raw_index, raw_150) = (next()?, next()?, next()?, next()?, next()?);
     let (raw_scan, checked, decoded, rehashing) = (next()?, next()?, next()?, next()?);
-    let (replay, replay_prefetched) = (next()?, next()?);
+    let replay = next()?;
     Ok(vec![
         Comparison { store: append.clone(), baseline: raw.clone() },
         Comparison { store: append, baseline: raw_150 },
@@ -389,7 +381,6 @@ pub fn compare_all(work_dir: &Path, size: ReportSize) -> Result<Vec<Comparison>,
         Comparison { store: checked, baseline: raw_scan.clone() },
         Comparison { store: decoded, baseline: raw_scan.clone() },
         Comparison { store: rehashing, baseline: raw_scan.clone() },
-        Comparison { store: replay, baseline: raw_scan.clone() },
-        Comparison { store: replay_prefetched, baseline: raw_scan },
+        Comparison { store: replay, baseline: raw_scan },
     ])
 }

@@ -6,7 +6,7 @@
 //!
 //! Use:
 //! - start: `Store::open(dir, OpenMode::Tail)`, `latest_snapshot(PROJECTION_FORMAT)`, then fold
-//!   `events_from(snapshot.seq + 1)` (or from 1; `events_prefetched` reads on a second thread);
+//!   `events_from(snapshot.seq + 1)` (or from 1);
 //! - write-ahead intent: `append(vec![decision, intent])` then `flush()` (or `append_durable`)
 //!   before the cmdlet runs; many events, one flush per group;
 //! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (durable with the next flush);
@@ -19,8 +19,7 @@
 //! - `record`: the envelope's byte layout;
 //! - `data_dir`: FORMAT and the side file;
 //! - `log`: `Store` (open, append, flush, read); `open_check`: the checks at open;
-//! - `read`: checked iterators; `prefetch`: the same on a reader thread; `device_index`;
-//!   `snapshot`; `verify`; `json_lines`;
+//! - `read`: checked iterators; `device_index`; `snapshot`; `verify`; `json_lines`;
 //! - `sled_guard`: every sled call behind `catch_unwind`;
 //! - `measure`: throughput measurements for `easgate bench` and the criterion benches.
 
@@ -32,7 +31,6 @@ pub mod json_lines;
 pub mod log;
 pub mod measure;
 pub mod open_check;
-pub mod prefetch;
 pub mod read;
 pub mod record;
 mod sled_guard;
@@ -46,7 +44,6 @@ pub use json_lines::{
 };
 pub use log::{NewEvent, Store, StoreOptions};
 pub use open_check::{OpenMode, OpenReport};
-pub use prefetch::PrefetchedEvents;
 pub use read::{EventIter, RecordIter, StoredRecord};
 pub use snapshot::Snapshot;
 pub use verify::{ReplayComparison, SnapshotReplay, SnapshotVerdict, VerifyReport};
