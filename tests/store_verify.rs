@@ -151,7 +151,7 @@ fn a_damaged_device_index_is_named_by_verify_and_rebuilt_from_the_log() {
     let directory = tempfile::tempdir().unwrap();
     let store = store_with(directory.path(), 3_000);
     store.close().unwrap();
-    // Drop one chunk of one device (the device of seqs 1..=3).
+    // Drop the entry of one device (the device of seqs 1..=3).
     with_raw_tree(directory.path(), "device_index", |index| {
         let key = index.scan_prefix(b"d").keys().next().unwrap().unwrap();
         index.remove(key).unwrap();
@@ -167,13 +167,13 @@ fn a_damaged_device_index_is_named_by_verify_and_rebuilt_from_the_log() {
 #[test]
 fn index_entries_lost_in_a_crash_are_rederived_at_open() {
     let directory = tempfile::tempdir().unwrap();
-    let options = StoreOptions { index_chunk_events: 1_000_000, ..StoreOptions::default() };
+    let options = StoreOptions { index_pending_max_events: 1_000_000, ..StoreOptions::default() };
     let mut store = Store::open_with(directory.path(), options).unwrap();
     store.append(realistic_events(0, 600)).unwrap();
     store.flush().unwrap();
     let before = store.index_lookup(&IndexKey::Device("appl000000001eef".into())).unwrap();
     assert_eq!(before, vec![4, 5, 6]);
-    // Dropped without close: the pending index chunk was never written.
+    // Dropped without close: the pending index entries were never written.
     drop(store);
     let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
     assert_eq!(store.open_report().index_events_repaired, 600);
@@ -201,4 +201,21 @@ fn reads_before_the_snapshot_check_the_links_the_tail_open_skipped() {
     assert!(error.to_string().contains("hash chain broken"), "{error}");
     let error = store.events_from(1_000).unwrap().find_map(Result::err).unwrap();
     assert_eq!(error.seq(), Some(1_000), "{error}");
+}
+
+#[test]
+fn index_entries_written_when_idle_or_at_the_memory_bound_need_no_repair() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = StoreOptions { index_pending_max_events: 400, ..StoreOptions::default() };
+    let mut store = Store::open_with(directory.path(), options).unwrap();
+    store.append(realistic_events(0, 300)).unwrap();
+    assert_eq!(store.catch_up_device_index().unwrap(), 300);
+    // 450 pending reach the bound of 400: written by append itself; the last 50 stay pending.
+    store.append(realistic_events(300, 450)).unwrap();
+    store.append(realistic_events(750, 50)).unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.open_report().index_events_repaired, 50, "only the events after the last write");
+    store.verify(None).unwrap();
 }

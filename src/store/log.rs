@@ -45,16 +45,16 @@ pub struct NewEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
     pub mode: OpenMode,
-    /// Events per device-index chunk (see `device_index`): larger = cheaper appends, more work
-    /// to repair after a crash. Default 65,536.
-    pub index_chunk_events: u64,
+    /// Events whose device-index entries may wait in memory for `catch_up_device_index`; at
+    /// this many, `append` writes them itself. Default 262,144 (about 20 MB).
+    pub index_pending_max_events: u64,
     /// sled's page cache; `None` = sled's default (1 GiB).
     pub cache_capacity_bytes: Option<u64>,
 }
 
 impl Default for StoreOptions {
     fn default() -> StoreOptions {
-        StoreOptions { mode: OpenMode::Tail, index_chunk_events: 65_536, cache_capacity_bytes: None }
+        StoreOptions { mode: OpenMode::Tail, index_pending_max_events: 262_144, cache_capacity_bytes: None }
     }
 }
 
@@ -98,7 +98,7 @@ impl Store {
             data_dir: data_dir.to_path_buf(),
             log_path,
             trees: Some(trees),
-            device_index: DeviceIndex::new(options.index_chunk_events),
+            device_index: DeviceIndex::new(options.index_pending_max_events),
             head: committed,
             committed,
             side_file,
@@ -174,17 +174,15 @@ impl Store {
         for event in &recorded {
             self.device_index.note(event.seq, &event.event);
         }
+        if self.device_index.pending_is_full() {
+            self.catch_up_device_index()?;
+        }
         Ok(recorded)
     }
 
     /// Makes every appended event durable: one sled flush (fsync), then the side file.
     pub fn flush(&mut self) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
-        if self.device_index.chunk_is_due() {
-            let index_tree = self.trees().device_index.clone();
-            let result = self.device_index.write_pending(&index_tree, &self.log_path);
-            result.map_err(|error| self.poison(error))?;
-        }
         if self.head == self.committed {
             return Ok(());
         }
@@ -205,7 +203,20 @@ impl Store {
         Ok(recorded)
     }
 
-    /// Writes the pending device-index chunk and flushes, then closes the database.
+    /// Writes the device-index entries of the events appended since the last call (one sled
+    /// batch, off the flush path): call it when idle, e.g. after a sync. They become durable with
+    /// the next flush; until then (and after a crash) lookups and the open cover them from memory
+    /// and from the log. Returns the number of events indexed.
+    pub fn catch_up_device_index(&mut self) -> Result<u64, StoreError> {
+        self.refuse_if_poisoned()?;
+        let pending_events = self.device_index.pending_events();
+        let index_tree = self.trees().device_index.clone();
+        let written = self.device_index.write_pending(&index_tree, &self.log_path);
+        written.map_err(|error| self.poison(error))?;
+        Ok(pending_events)
+    }
+
+    /// Writes the pending device-index entries and flushes, then closes the database.
     pub fn close(mut self) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
         let index_tree = self.trees().device_index.clone();

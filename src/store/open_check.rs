@@ -35,7 +35,7 @@ pub struct OpenReport {
     pub checked_from_seq: u64,
     /// Records whose checksum and chain were checked.
     pub records_checked: u64,
-    /// Events the device index re-derived from the log (after a crash before its chunk was written).
+    /// Events the device index re-derived from the log (written before a crash but not indexed).
     pub index_events_repaired: u64,
 }
 
