@@ -11,19 +11,27 @@
 //!
 //! Cost: maintained lazily up to a high-water mark. The append path only notes (key, seq) pairs
 //! in memory; lookups merge them with the written index, so the index is always complete. The
-//! pending pairs are written as one sled batch (one value per key: key = kind, length,
-//! lowercased id, first seq; value = the seq deltas; plus the high-water mark) when the caller
+//! pending pairs are written as one sled batch when the caller
 //! says it is idle (`Store::catch_up_device_index`, e.g. after a sync), at `Store::close`, or, as
 //! a memory bound, when `pending_max_events` events are pending. A crash loses at most the
 //! unwritten pairs, which the open re-derives from the log after the high-water mark.
 //!
+//! Layout of the `device_index` tree: key `[0]` = the high-water mark (seq, big-endian); every
+//! other key = `b`, bucket (u16), first seq of the write's window (u64), all big-endian; value =
+//! postcard `Vec<(key prefix, seqs)>` of that bucket's keys in that window, seqs as the first and
+//! then the differences. Key prefix = kind (`d` device, `m` managed device, `c` command), u16
+//! length, lowercased id (UTF-8) or command UUID bytes. Bucket = crc32c(key prefix) mod 1024.
+//!
 //! Measured (see `store::measure`): one index entry per event written with the events (a second
 //! sled batch per flush) costs about 40% of durable-append throughput, more than the 20% budget;
 //! grouping per key per flush still writes one entry per device per flush (0.67 per event in the
-//! realistic mix, where a device's events arrive together). Writing off the append path keeps
-//! that work out of the flushes that cmdlets wait for.
+//! realistic mix, where a device's events arrive together). So the entries are written off the
+//! append path (out of the flushes that cmdlets wait for), and grouped into buckets so that a
+//! write of a window of events costs at most 1,024 sled inserts however many devices it touches.
 
 use std::path::Path;
+
+use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
@@ -56,8 +64,12 @@ enum KeyRef<'a> {
 const KIND_DEVICE: u8 = b'd';
 const KIND_MANAGED_DEVICE: u8 = b'm';
 const KIND_COMMAND: u8 = b'c';
-/// The high-water mark's key; every index key starts with a kind letter instead.
+/// The high-water mark's key; every other key starts with `BUCKET_KIND`.
 const HIGH_WATER_KEY: &[u8] = &[0];
+const BUCKET_KIND: u8 = b'b';
+/// Keys are spread over this many buckets: a write stores one sled value per bucket it touches
+/// (not one per key), and a lookup reads its key's bucket.
+const BUCKETS: u32 = 1024;
 /// Ids longer than this are indexed by their first bytes (EAS ids are ~32 characters).
 const MAX_ID_BYTES: usize = 1024;
 
@@ -258,12 +270,16 @@ impl DeviceIndex {
         if self.pending_through == self.indexed_through {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
+        let mut buckets: BTreeMap<u16, Vec<BucketEntry<'_>>> = BTreeMap::new();
         for (prefix, seqs) in &self.pending {
-            let mut key = Vec::with_capacity(prefix.len() + 8);
-            key.extend_from_slice(prefix);
-            key.extend_from_slice(&seqs[0].to_be_bytes());
-            batch.insert(key, encode_seqs(seqs));
+            buckets.entry(bucket_of(prefix)).or_default().push((prefix.as_slice(), delta_encode(seqs)));
+        }
+        let mut batch = sled::Batch::default();
+        for (bucket, entries) in buckets {
+            // The window's first seq makes the key unique: windows never overlap.
+            let value = postcard::to_allocvec(&entries)
+                .map_err(|error| StoreError::Refused(format!("the device index does not encode: {error}")))?;
+            batch.insert(&bucket_key(bucket, self.indexed_through + 1), value);
         }
         batch.insert(HIGH_WATER_KEY, &self.pending_through.to_be_bytes());
         sled_call(|| tree.apply_batch(batch)).map_err(|failure| failure.into_store_error(log_path, None))?;
@@ -313,11 +329,16 @@ impl DeviceIndex {
         let mut prefix = Vec::with_capacity(64);
         write_prefix(&mut prefix, key_ref(key));
         let mut seqs = Vec::new();
-        let values =
-            catch_quietly(|| tree.scan_prefix(&prefix)).map_err(|message| self.unreadable(log_path, message))?;
+        let bucket_prefix = bucket_key(bucket_of(&prefix), 0);
+        let values = catch_quietly(|| tree.scan_prefix(&bucket_prefix[..3]))
+            .map_err(|message| self.unreadable(log_path, message))?;
         for entry in values {
-            let (entry_key, value) = sled_call(|| entry).map_err(|failure| failure.into_store_error(log_path, None))?;
-            decode_chunk(&entry_key, &value, &mut seqs).map_err(|detail| self.mismatch(detail))?;
+            let (_, value) = sled_call(|| entry).map_err(|failure| failure.into_store_error(log_path, None))?;
+            for (key, deltas) in decode_bucket(&value).map_err(|detail| self.mismatch(detail))? {
+                if key == prefix {
+                    delta_decode(&deltas, &mut seqs).map_err(|detail| self.mismatch(detail))?;
+                }
+            }
         }
         if let Some(pending) = self.pending.get(prefix.as_slice()) {
             seqs.extend_from_slice(pending);
@@ -338,9 +359,9 @@ impl DeviceIndex {
             if key.as_ref() == HIGH_WATER_KEY {
                 continue;
             }
-            let prefix = key.get(..key.len().saturating_sub(8)).unwrap_or_default().to_vec();
-            let seqs = all.entry(prefix).or_default();
-            decode_chunk(&key, &value, seqs).map_err(|detail| self.mismatch(detail))?;
+            for (prefix, deltas) in decode_bucket(&value).map_err(|detail| self.mismatch(detail))? {
+                delta_decode(&deltas, all.entry(prefix).or_default()).map_err(|detail| self.mismatch(detail))?;
+            }
         }
         for (prefix, pending) in &self.pending {
             all.entry(prefix.clone()).or_default().extend_from_slice(pending);
@@ -384,20 +405,37 @@ pub(crate) fn describe_prefix(prefix: &[u8]) -> String {
     }
 }
 
-/// Seqs after the first (which is in the key) as ascending deltas.
-fn encode_seqs(seqs: &[u64]) -> Vec<u8> {
-    let deltas: Vec<u64> = seqs.windows(2).map(|pair| pair[1] - pair[0]).collect();
-    postcard::to_allocvec(&deltas).unwrap_or_default()
+/// One key of a bucket value: its prefix and its seqs (the first, then differences).
+type BucketEntry<'a> = (&'a [u8], Vec<u64>);
+type OwnedBucketEntry = (Vec<u8>, Vec<u64>);
+
+/// The bucket of a key prefix: a stable function of its bytes (it is persisted).
+fn bucket_of(prefix: &[u8]) -> u16 {
+    (crc32c::crc32c(prefix) % BUCKETS) as u16
 }
 
-fn decode_chunk(key: &[u8], value: &[u8], seqs: &mut Vec<u64>) -> Result<(), String> {
-    let first_bytes = key.len().checked_sub(8).and_then(|start| key.get(start..)).ok_or("a key is too short")?;
-    let first = crate::store::read::key_seq(first_bytes).ok_or("a key is too short")?;
-    let deltas: Vec<u64> = decode_exact(value).map_err(|error| format!("a chunk does not decode: {error}"))?;
-    let mut seq = first;
-    seqs.push(seq);
+/// `b`, bucket, first seq of the write's window (big-endian).
+fn bucket_key(bucket: u16, window_first_seq: u64) -> [u8; 11] {
+    let mut key = [0u8; 11];
+    key[0] = BUCKET_KIND;
+    key[1..3].copy_from_slice(&bucket.to_be_bytes());
+    key[3..].copy_from_slice(&window_first_seq.to_be_bytes());
+    key
+}
+
+fn decode_bucket(value: &[u8]) -> Result<Vec<OwnedBucketEntry>, String> {
+    decode_exact(value).map_err(|error| format!("a bucket does not decode: {error}"))
+}
+
+/// Ascending seqs as the first one and the differences after it (short varints).
+fn delta_encode(seqs: &[u64]) -> Vec<u64> {
+    seqs.first().copied().into_iter().chain(seqs.windows(2).map(|pair| pair[1] - pair[0])).collect()
+}
+
+fn delta_decode(deltas: &[u64], seqs: &mut Vec<u64>) -> Result<(), String> {
+    let mut seq = 0u64;
     for delta in deltas {
-        seq = seq.checked_add(delta).ok_or("a chunk overflows")?;
+        seq = seq.checked_add(*delta).ok_or("a bucket's seqs overflow")?;
         seqs.push(seq);
     }
     Ok(())
