@@ -153,7 +153,7 @@ fn a_damaged_device_index_is_named_by_verify_and_rebuilt_from_the_log() {
     store.close().unwrap();
     // Drop one bucket of entries (a few devices and commands).
     with_raw_tree(directory.path(), "device_index", |index| {
-        let key = index.scan_prefix(b"b").keys().next().unwrap().unwrap();
+        let key = index.scan_prefix(b"w").keys().next().unwrap().unwrap();
         index.remove(key).unwrap();
     });
     let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
@@ -217,5 +217,31 @@ fn index_entries_written_when_idle_or_at_the_memory_bound_need_no_repair() {
     drop(store);
     let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
     assert_eq!(store.open_report().index_events_repaired, 50, "only the events after the last write");
+    store.verify(None).unwrap();
+}
+
+#[test]
+fn a_lookup_finds_a_key_in_every_write_window_and_in_the_pending_events() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    let mut expected = Vec::new();
+    for window in 0..40u64 {
+        store.append(realistic_events(window * 100, 99)).unwrap();
+        let mut phone = realistic_events(window * 100 + 99, 1).remove(0);
+        phone.event = easgate::domain::event::Event::PartnershipRemoved(easgate::domain::event::PartnershipRemoved {
+            mailbox: "alice@contoso.com".into(),
+            device_id: "Phone-1".into(),
+        });
+        expected.push(store.append(vec![phone]).unwrap()[0].seq);
+        // Every third window stays pending in memory.
+        if window % 3 != 0 {
+            store.catch_up_device_index().unwrap();
+        }
+    }
+    store.flush().unwrap();
+    assert_eq!(store.index_lookup(&IndexKey::Device("phone-1".into())).unwrap(), expected);
+    store.close().unwrap();
+    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.index_lookup(&IndexKey::Device("PHONE-1".into())).unwrap(), expected);
     store.verify(None).unwrap();
 }
