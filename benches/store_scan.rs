@@ -6,6 +6,10 @@ use easgate::store::measure::{build_log, checked_scan, decoded_scan, raw_sled_sc
 use easgate::store::{OpenMode, Store};
 
 fn scan_events() -> u64 {
+    // `cargo test --all-targets` runs benches once without `--bench`: keep that quick.
+    if !std::env::args().any(|argument| argument == "--bench") {
+        return 2_000;
+    }
     std::env::var("EASGATE_BENCH_SCAN_EVENTS").ok().and_then(|text| text.parse().ok()).unwrap_or(200_000)
 }
 
