@@ -3,8 +3,13 @@
 //! time and ids come in as inputs.
 
 pub mod cmdlet_call;
+pub mod decide;
 pub mod event;
 pub mod exchange_rules;
+pub mod observation;
+pub mod observe;
+pub mod plan;
+pub mod projection;
 pub mod vocabulary;
 
 use uuid::Uuid;
@@ -25,3 +30,8 @@ pub struct RecordedEvent {
     pub causation_id: Option<Uuid>,
     pub event: Event,
 }
+
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+pub mod given;
