@@ -35,3 +35,5 @@ pub struct RecordedEvent {
 mod decide_tests;
 #[cfg(test)]
 pub mod given;
+#[cfg(test)]
+mod plan_tests;
