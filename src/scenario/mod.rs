@@ -1,0 +1,3 @@
+//! Scenario files (DESIGN section 7): parsing, and running them against the simulated twins.
+
+pub mod step;
