@@ -10,4 +10,5 @@ pub mod domain;
 pub mod exchange;
 pub mod mail;
 pub mod scenario;
+pub mod sync;
 pub mod tenant;
