@@ -99,7 +99,8 @@ impl RunspacePool {
     pub async fn invoke(&self, call: &CmdletCall) -> Result<CmdletOutput, ExchangeError> {
         let counter = if call.is_state_changing() { &self.counters.state_changing } else { &self.counters.reads };
         counter.fetch_add(1, Ordering::Relaxed);
-        let _permit = self.permits.acquire().await.map_err(|_| ExchangeError::Server { detail: "pool closed".into() })?;
+        let _permit =
+            self.permits.acquire().await.map_err(|_| ExchangeError::Server { detail: "pool closed".into() })?;
         // One reopen after a lost shell, one try per candidate server after an unreachable one.
         let attempts_max = 2 + self.servers.lock().await.candidates.len();
         let mut last_error = None;

@@ -1,0 +1,118 @@
+//! The journal: the single writer of the log and the holder of the projection. Every event the
+//! engine records goes through here: it gets its id and time, is appended, and is folded into
+//! the projection at once, so the projection is always the fold of what was appended.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::domain::projection::{Projection, evolve};
+use crate::domain::{Event, NewEvent, RecordedEvent};
+use crate::sync::ids::IdGenerator;
+
+/// Why the log refused an append or a flush.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LogError(pub String);
+
+/// The append-only log as the engine needs it. `crate::store::Store` is the real one.
+pub trait EventLog: Send {
+    /// Appends in order; seq and the hash chain are the log's to assign. Not durable until `flush`.
+    fn append(&mut self, events: Vec<NewEvent>) -> Result<Vec<RecordedEvent>, LogError>;
+    /// Makes everything appended durable (one flush for many events: group commit).
+    fn flush(&mut self) -> Result<(), LogError>;
+}
+
+/// A log in memory, for tests of the engine that do not need durability.
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    pub events: Vec<RecordedEvent>,
+    pub flushed_len: usize,
+}
+
+impl EventLog for MemoryLog {
+    fn append(&mut self, events: Vec<NewEvent>) -> Result<Vec<RecordedEvent>, LogError> {
+        let first_seq = self.events.len() as u64 + 1;
+        let recorded: Vec<RecordedEvent> =
+            events.into_iter().enumerate().map(|(index, event)| event.recorded(first_seq + index as u64)).collect();
+        self.events.extend(recorded.iter().cloned());
+        Ok(recorded)
+    }
+    fn flush(&mut self) -> Result<(), LogError> {
+        self.flushed_len = self.events.len();
+        Ok(())
+    }
+}
+
+pub struct Journal {
+    log: Box<dyn EventLog>,
+    projection: Projection,
+    clock: Arc<dyn Clock>,
+    ids: IdGenerator,
+    unflushed_count: usize,
+}
+
+impl Journal {
+    /// `projection` must be the fold of everything already in `log`.
+    pub fn new(log: Box<dyn EventLog>, projection: Projection, clock: Arc<dyn Clock>, ids: IdGenerator) -> Journal {
+        Journal { log, projection, clock, ids, unflushed_count: 0 }
+    }
+
+    pub fn projection(&self) -> &Projection {
+        &self.projection
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn new_id(&mut self) -> Uuid {
+        let now = self.clock.now();
+        self.ids.next_id(now)
+    }
+
+    /// Appends events (not yet durable) and folds them into the projection.
+    pub fn record(&mut self, correlation_id: Option<Uuid>, events: Vec<Event>) -> Result<Vec<RecordedEvent>, LogError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let new_events: Vec<NewEvent> = events
+            .into_iter()
+            .map(|event| NewEvent {
+                recorded_at_us: now.timestamp_micros(),
+                event_id: self.ids.next_id(now),
+                correlation_id,
+                causation_id: None,
+                event,
+            })
+            .collect();
+        let recorded = self.log.append(new_events)?;
+        for event in &recorded {
+            assert!(
+                event.seq == self.projection.last_seq + 1,
+                "the log must assign seq {} next",
+                self.projection.last_seq + 1
+            );
+            evolve(&mut self.projection, event);
+        }
+        self.unflushed_count += recorded.len();
+        Ok(recorded)
+    }
+
+    /// Makes every recorded event durable. Intents must be committed before their effect.
+    pub fn commit(&mut self) -> Result<(), LogError> {
+        if self.unflushed_count == 0 {
+            return Ok(());
+        }
+        self.log.flush()?;
+        self.unflushed_count = 0;
+        Ok(())
+    }
+
+    /// Gives the log back (after a final commit), e.g. to take a snapshot or to close it.
+    pub fn into_parts(self) -> (Box<dyn EventLog>, Projection) {
+        (self.log, self.projection)
+    }
+}
