@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod clixml;
 pub mod clock;
 pub mod domain;
