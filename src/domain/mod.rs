@@ -58,6 +58,8 @@ pub struct RecordedEvent {
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
 pub mod given;
 #[cfg(test)]
 mod plan_tests;
