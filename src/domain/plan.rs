@@ -76,14 +76,12 @@ fn list_edit(
 
 /// The current partnerships of a mailbox, sorted by DeviceId.
 pub fn mailbox_devices<'a>(projection: &'a Projection, mailbox_key: &str) -> Vec<&'a DeviceView> {
-    let mut devices: Vec<&DeviceView> = projection
-        .devices
+    projection
+        .keys_of_mailbox(mailbox_key)
         .iter()
-        .filter(|(key, device)| key.mailbox == mailbox_key && !device.removed)
-        .map(|(_, device)| device)
-        .collect();
-    devices.sort_unstable_by(|left, right| left.device_id.cmp(&right.device_id));
-    devices
+        .filter_map(|key| projection.devices.get(key))
+        .filter(|device| !device.removed)
+        .collect()
 }
 
 /// Mailboxes whose lists are not what easgate wants, sorted; for a full sync's reconciliation.

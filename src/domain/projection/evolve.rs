@@ -98,7 +98,7 @@ fn device_mut<'a>(
     if !projection.devices.contains_key(&key) {
         let detail = format!("device {device_id} on {mailbox} was never discovered");
         anomaly(projection, recorded, detail);
-        projection.devices.insert(key.clone(), new_device(mailbox, device_id, recorded.recorded_at_us));
+        projection.insert_device(key.clone(), new_device(mailbox, device_id, recorded.recorded_at_us));
     }
     let device = projection.devices.get_mut(&key)?;
     device.last_event_seq = recorded.seq;
@@ -261,10 +261,10 @@ fn organization_observed(projection: &mut Projection, event: &OrganizationObserv
 
 fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceDiscovered) {
     let key = DeviceKey::new(&event.mailbox, &event.device_id);
-    let device = projection
-        .devices
-        .entry(key)
-        .or_insert_with(|| new_device(&event.mailbox, &event.device_id, recorded.recorded_at_us));
+    if !projection.devices.contains_key(&key) {
+        projection.insert_device(key.clone(), new_device(&event.mailbox, &event.device_id, recorded.recorded_at_us));
+    }
+    let Some(device) = projection.devices.get_mut(&key) else { return };
     if device.removed {
         // The partnership came back: a new episode of the walk.
         device.removed = false;
@@ -297,14 +297,6 @@ fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent
     }
 }
 
-/// Every current partnership with this EAS DeviceId.
-fn keys_with_device_id(projection: &Projection, device_id: &str) -> Vec<DeviceKey> {
-    let wanted = key_of(device_id);
-    let mut keys: Vec<DeviceKey> = projection.devices.keys().filter(|key| key.device_id == wanted).cloned().collect();
-    keys.sort_unstable();
-    keys
-}
-
 fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
     let managed = projection.managed_for(device);
     TenantFacts {
@@ -318,7 +310,7 @@ fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
 
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
 fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
-    for key in keys_with_device_id(projection, device_id) {
+    for key in projection.keys_with_device_id(device_id).to_vec() {
         let step = match projection.devices.get(&key) {
             Some(device) => flow::facts_step(tenant_facts(projection, device)),
             None => continue,
@@ -360,7 +352,7 @@ fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, even
     managed.eas_activated = false;
     let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
-        for key in keys_with_device_id(projection, &device_id) {
+        for key in projection.keys_with_device_id(&device_id).to_vec() {
             if let Some(device) = projection.devices.get_mut(&key) {
                 if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
                     device.managed_device_id = None;

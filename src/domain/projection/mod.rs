@@ -48,6 +48,10 @@ pub struct Projection {
     /// Key: lowercased EAS DeviceId.
     pub registrations: FxHashMap<String, RegistrationView>,
     pub devices: FxHashMap<DeviceKey, DeviceView>,
+    /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
+    pub device_keys_by_id: FxHashMap<String, Vec<DeviceKey>>,
+    /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds.
+    pub device_ids_by_mailbox: FxHashMap<String, Vec<String>>,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -240,13 +244,34 @@ impl Projection {
         devices.into_iter().map(|(_, device)| device).collect()
     }
 
-    /// Every partnership (current or removed) with this DeviceId, case-insensitively.
+    /// Every partnership (current or removed) with this DeviceId, case-insensitively, sorted.
     pub fn devices_with_id(&self, device_id: &str) -> Vec<&DeviceView> {
-        let wanted = key_of(device_id);
-        let mut devices: Vec<(&DeviceKey, &DeviceView)> =
-            self.devices.iter().filter(|(key, _)| key.device_id == wanted).collect();
-        devices.sort_unstable_by(|left, right| left.0.cmp(right.0));
-        devices.into_iter().map(|(_, device)| device).collect()
+        self.keys_with_device_id(device_id).iter().filter_map(|key| self.devices.get(key)).collect()
+    }
+
+    /// The keys of every partnership with this DeviceId, sorted.
+    pub fn keys_with_device_id(&self, device_id: &str) -> &[DeviceKey] {
+        self.device_keys_by_id.get(&key_of(device_id)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
+    pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
+        let ids = self.device_ids_by_mailbox.get(mailbox_key).map(Vec::as_slice).unwrap_or(&[]);
+        ids.iter()
+            .map(|device_id| DeviceKey { mailbox: mailbox_key.to_string(), device_id: device_id.clone() })
+            .collect()
+    }
+
+    /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
+    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) {
+        assert!(!self.devices.contains_key(&key), "a partnership is inserted once");
+        let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
+        let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
+        by_id.insert(position, key.clone());
+        let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
+        let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
+        by_mailbox.insert(position, key.device_id.clone());
+        self.devices.insert(key, device);
     }
 
     /// The user owning a mailbox: by SMTP address, else by UPN.
