@@ -11,5 +11,6 @@ pub mod domain;
 pub mod exchange;
 pub mod mail;
 pub mod scenario;
+pub mod store;
 pub mod sync;
 pub mod tenant;
