@@ -139,7 +139,7 @@ fn bulk_devices(count: usize) -> (Vec<MailboxSpec>, Vec<(String, DeviceSpec)>) {
 async fn given_1200_partnerships_then_result_size_defaults_to_1000_like_exchange() {
     let given = organization(AccessLevel::Quarantine);
     let (mailboxes, devices) = bulk_devices(1200);
-    given.exchange.bulk_load(&mailboxes, &devices).expect("loads");
+    given.exchange.bulk_load(mailboxes, devices).expect("loads");
     let mut session = session(&given.exchange).await;
 
     let default = GetActiveSyncDevice::default().run_reply(session.as_mut()).await.expect("runs");

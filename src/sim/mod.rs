@@ -3,6 +3,7 @@
 //! outbox. They are products, not test doubles: `easgate demo` and `easgate simulate` run on
 //! them, and scenario files (DESIGN section 7) drive them through their scenario-facing methods.
 
+pub mod bench;
 pub mod error;
 pub mod exchange;
 pub mod fault;

@@ -73,7 +73,7 @@ pub fn load_population(
         });
     };
     let generated = generate(spec, devices);
-    exchange.bulk_load(&generated.mailboxes, &generated.partnerships)?;
+    exchange.bulk_load(generated.mailboxes, generated.partnerships)?;
     tenant.bulk_load(generated.users, generated.managed_devices, generated.registrations)?;
     Ok(generated.summary)
 }

@@ -134,7 +134,7 @@ impl ActiveSyncDevice {
 }
 
 impl ExchangeObject for ActiveSyncDevice {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         let name = self.name();
         let mut object = ObjectBuilder::new(&[
             TYPE_NAME,
@@ -143,25 +143,26 @@ impl ExchangeObject for ActiveSyncDevice {
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&name)
-        .text("Identity", &self.identity)
-        .text("Name", &name);
+        .with_capacity(28)
+        .to_string(name.clone())
+        .text("Identity", self.identity)
+        .text("Name", name);
         if let Some(guid) = self.guid {
             object = object.guid("Guid", guid);
         }
         object
-            .text("DeviceId", &self.device_id)
-            .text("DeviceType", &self.device_type)
-            .text("DeviceModel", &self.device_model)
-            .text("DeviceOS", &self.device_os)
-            .text("DeviceUserAgent", &self.device_user_agent)
-            .text("FriendlyName", &self.friendly_name)
-            .text("DeviceImei", &self.device_imei)
-            .text("DeviceMobileOperator", &self.device_mobile_operator)
-            .text("DeviceOSLanguage", &self.device_os_language)
-            .text("DeviceTelephoneNumber", &self.device_telephone_number)
-            .text("DeviceActiveSyncVersion", &self.device_active_sync_version)
-            .text("UserDisplayName", &self.user_display_name)
+            .text("DeviceId", self.device_id)
+            .text("DeviceType", self.device_type)
+            .text("DeviceModel", self.device_model)
+            .text("DeviceOS", self.device_os)
+            .text("DeviceUserAgent", self.device_user_agent)
+            .text("FriendlyName", self.friendly_name)
+            .text("DeviceImei", self.device_imei)
+            .text("DeviceMobileOperator", self.device_mobile_operator)
+            .text("DeviceOSLanguage", self.device_os_language)
+            .text("DeviceTelephoneNumber", self.device_telephone_number)
+            .text("DeviceActiveSyncVersion", self.device_active_sync_version)
+            .text("UserDisplayName", self.user_display_name)
             .date_time("FirstSyncTime", self.first_sync_time)
             .enumeration(
                 "DeviceAccessState",
@@ -175,8 +176,8 @@ impl ExchangeObject for ActiveSyncDevice {
                 self.device_access_state_reason.as_str(),
                 exchange_reason_number(&self.device_access_state_reason),
             )
-            .optional_text("DeviceAccessControlRule", self.device_access_control_rule.as_deref())
-            .optional_text("DevicePolicyApplied", self.device_policy_applied.as_deref())
+            .optional_text("DeviceAccessControlRule", self.device_access_control_rule)
+            .optional_text("DevicePolicyApplied", self.device_policy_applied)
             .enumeration(
                 "DevicePolicyApplicationStatus",
                 "Microsoft.Exchange.Data.Directory.SystemConfiguration.DevicePolicyApplicationStatus",
@@ -197,8 +198,8 @@ impl ExchangeObject for ActiveSyncDevice {
             .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncDevice, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncDevice, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncDevice {
             identity: object.required_text("Identity")?,
             guid: object.guid("Guid"),

@@ -70,17 +70,17 @@ impl ActiveSyncDeviceAccessRule {
 }
 
 impl ExchangeObject for ActiveSyncDeviceAccessRule {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.identity)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
-        .text("QueryString", &self.query_string)
+        .to_string(self.identity.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
+        .text("QueryString", self.query_string)
         .enumeration(
             "Characteristic",
             DEVICE_ACCESS_CHARACTERISTIC,
@@ -97,8 +97,8 @@ impl ExchangeObject for ActiveSyncDeviceAccessRule {
         .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncDeviceAccessRule, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceAccessRule, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let query_string = object.required_text("QueryString")?;
         let characteristic = object.characteristic("Characteristic")?;
         let identity = object.optional_text("Identity").unwrap_or_else(|| rule_identity(&query_string, characteristic));

@@ -70,23 +70,23 @@ impl ActiveSyncDeviceClass {
 }
 
 impl ExchangeObject for ActiveSyncDeviceClass {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.identity)
-        .text("Identity", &self.identity)
-        .text("Name", &self.identity)
-        .text("DeviceType", &self.device_type)
-        .text("DeviceModel", &self.device_model)
+        .to_string(self.identity.clone())
+        .text("Identity", self.identity.clone())
+        .text("Name", self.identity)
+        .text("DeviceType", self.device_type)
+        .text("DeviceModel", self.device_model)
         .date_time("LastUpdateTime", self.last_update_time)
         .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncDeviceClass, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceClass, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncDeviceClass {
             identity: object.required_text("Identity")?,
             device_type: object.text("DeviceType"),

@@ -126,21 +126,21 @@ pub struct ActiveSyncDeviceStatistics {
 const TYPE_NAME: &str = "Microsoft.Exchange.Management.Tasks.ActiveSyncDeviceConfiguration";
 
 impl ExchangeObject for ActiveSyncDeviceStatistics {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         let mut object =
             ObjectBuilder::new(&[TYPE_NAME, "Microsoft.Exchange.Management.Tasks.MobileDeviceConfiguration"])
-                .to_string(&self.identity)
-                .text("Identity", &self.identity);
+                .to_string(self.identity.clone())
+                .text("Identity", self.identity);
         if let Some(guid) = self.guid {
             object = object.guid("Guid", guid);
         }
         object
-            .text("DeviceID", &self.device_id)
-            .text("DeviceType", &self.device_type)
-            .text("DeviceModel", &self.device_model)
-            .text("DeviceOS", &self.device_os)
-            .text("DeviceUserAgent", &self.device_user_agent)
-            .text("DeviceFriendlyName", &self.device_friendly_name)
+            .text("DeviceID", self.device_id)
+            .text("DeviceType", self.device_type)
+            .text("DeviceModel", self.device_model)
+            .text("DeviceOS", self.device_os)
+            .text("DeviceUserAgent", self.device_user_agent)
+            .text("DeviceFriendlyName", self.device_friendly_name)
             .date_time("FirstSyncTime", self.first_sync_time)
             .date_time("LastPolicyUpdateTime", self.last_policy_update_time)
             .date_time("LastSyncAttemptTime", self.last_sync_attempt_time)
@@ -148,7 +148,7 @@ impl ExchangeObject for ActiveSyncDeviceStatistics {
             .date_time("DeviceWipeRequestTime", self.device_wipe_request_time)
             .date_time("DeviceWipeSentTime", self.device_wipe_sent_time)
             .date_time("DeviceWipeAckTime", self.device_wipe_ack_time)
-            .text("LastDeviceWipeRequestor", &self.last_device_wipe_requestor)
+            .text("LastDeviceWipeRequestor", self.last_device_wipe_requestor)
             .bool("IsRemoteWipeSupported", self.is_remote_wipe_supported)
             .enumeration(
                 "Status",
@@ -168,13 +168,13 @@ impl ExchangeObject for ActiveSyncDeviceStatistics {
                 self.device_access_state_reason.as_str(),
                 exchange_reason_number(&self.device_access_state_reason),
             )
-            .optional_text("DeviceAccessControlRule", self.device_access_control_rule.as_deref())
-            .text("ClientType", &self.client_type)
+            .optional_text("DeviceAccessControlRule", self.device_access_control_rule)
+            .text("ClientType", self.client_type)
             .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncDeviceStatistics, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceStatistics, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let device_id = object.optional_text("DeviceID").or_else(|| object.optional_text("DeviceId"));
         Ok(ActiveSyncDeviceStatistics {
             identity: object.required_text("Identity")?,

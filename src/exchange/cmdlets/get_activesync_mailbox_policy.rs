@@ -41,24 +41,24 @@ pub struct ActiveSyncMailboxPolicy {
 const TYPE_NAME: &str = "Microsoft.Exchange.Data.Directory.SystemConfiguration.ActiveSyncMailboxPolicy";
 
 impl ExchangeObject for ActiveSyncMailboxPolicy {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.SystemConfiguration.MailboxPolicy",
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.name)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
+        .to_string(self.name.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
         .bool("IsDefault", self.is_default)
         .bool("AllowNonProvisionableDevices", self.allow_non_provisionable_devices)
         .bool("DevicePasswordEnabled", self.device_password_enabled)
         .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncMailboxPolicy, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncMailboxPolicy, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let name = object.required_text("Name")?;
         let is_default_policy = object.bool("IsDefaultPolicy", false)?;
         Ok(ActiveSyncMailboxPolicy {

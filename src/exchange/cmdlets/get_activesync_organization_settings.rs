@@ -46,30 +46,30 @@ pub struct ActiveSyncOrganizationSettings {
 const TYPE_NAME: &str = "Microsoft.Exchange.Data.Directory.SystemConfiguration.ActiveSyncOrganizationSettings";
 
 impl ExchangeObject for ActiveSyncOrganizationSettings {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.name)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
+        .to_string(self.name.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
         .enumeration(
             "DefaultAccessLevel",
             DEVICE_ACCESS_LEVEL,
             self.default_access_level.exchange_name(),
             Some(access_level_number(self.default_access_level)),
         )
-        .text("UserMailInsert", &self.user_mail_insert)
-        .multi_valued("AdminMailRecipients", &self.admin_mail_recipients)
-        .text("OtaNotificationMailInsert", &self.ota_notification_mail_insert)
+        .text("UserMailInsert", self.user_mail_insert)
+        .multi_valued("AdminMailRecipients", self.admin_mail_recipients)
+        .text("OtaNotificationMailInsert", self.ota_notification_mail_insert)
         .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ActiveSyncOrganizationSettings, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ActiveSyncOrganizationSettings, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncOrganizationSettings {
             identity: object.optional_text("Identity").unwrap_or_else(|| ORGANIZATION_SETTINGS_IDENTITY.to_string()),
             name: object.text("Name"),

@@ -77,34 +77,35 @@ pub struct CasMailbox {
 const TYPE_NAME: &str = "Microsoft.Exchange.Data.Directory.Management.CASMailbox";
 
 impl ExchangeObject for CasMailbox {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         let mut object = ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.name)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
-        .text("DisplayName", &self.display_name)
-        .text("SamAccountName", &self.sam_account_name)
-        .text("PrimarySmtpAddress", &self.primary_smtp_address);
+        .with_capacity(13)
+        .to_string(self.name.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
+        .text("DisplayName", self.display_name)
+        .text("SamAccountName", self.sam_account_name)
+        .text("PrimarySmtpAddress", self.primary_smtp_address);
         if let Some(guid) = self.guid {
             object = object.guid("Guid", guid);
         }
         object
             .bool("ActiveSyncEnabled", self.activesync_enabled)
-            .multi_valued("ActiveSyncAllowedDeviceIDs", &self.activesync_allowed_device_ids)
-            .multi_valued("ActiveSyncBlockedDeviceIDs", &self.activesync_blocked_device_ids)
-            .text("ActiveSyncMailboxPolicy", &self.activesync_mailbox_policy)
+            .multi_valued("ActiveSyncAllowedDeviceIDs", self.activesync_allowed_device_ids)
+            .multi_valued("ActiveSyncBlockedDeviceIDs", self.activesync_blocked_device_ids)
+            .text("ActiveSyncMailboxPolicy", self.activesync_mailbox_policy)
             .bool("ActiveSyncMailboxPolicyIsDefaulted", self.activesync_mailbox_policy_is_defaulted)
             .bool("HasActiveSyncDevicePartnership", self.has_activesync_device_partnership)
             .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<CasMailbox, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<CasMailbox, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(CasMailbox {
             identity: object.required_text("Identity")?,
             name: object.text("Name"),

@@ -44,25 +44,25 @@ pub struct ExchangeServer {
 const TYPE_NAME: &str = "Microsoft.Exchange.Data.Directory.Management.ExchangeServer";
 
 impl ExchangeObject for ExchangeServer {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.name)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
-        .text("Fqdn", &self.fqdn)
-        .text("ServerRole", &self.server_role)
-        .text("AdminDisplayVersion", &self.admin_display_version)
+        .to_string(self.name.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
+        .text("Fqdn", self.fqdn)
+        .text("ServerRole", self.server_role)
+        .text("AdminDisplayVersion", self.admin_display_version)
         .bool("IsClientAccessServer", self.is_client_access_server)
-        .text("Site", &self.site)
+        .text("Site", self.site)
         .build()
     }
 
-    fn from_object(value: &PsValue) -> Result<ExchangeServer, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<ExchangeServer, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let name = object.required_text("Name")?;
         let server_role = object.text("ServerRole");
         // Exchange 2016+ has no separate CAS role; older servers without the flag property are

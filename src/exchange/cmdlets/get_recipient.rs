@@ -63,29 +63,29 @@ pub struct Recipient {
 const TYPE_NAME: &str = "Microsoft.Exchange.Data.Directory.Management.ReducedRecipient";
 
 impl ExchangeObject for Recipient {
-    fn to_object(&self) -> PsValue {
+    fn into_object(self) -> PsValue {
         let mut object = ObjectBuilder::new(&[
             TYPE_NAME,
             "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(&self.name)
-        .text("Identity", &self.identity)
-        .text("Name", &self.name)
-        .text("Alias", &self.alias)
-        .text("DisplayName", &self.display_name)
-        .text("PrimarySmtpAddress", &self.primary_smtp_address)
-        .text("RecipientType", &self.recipient_type)
-        .text("RecipientTypeDetails", &self.recipient_type_details)
-        .multi_valued("EmailAddresses", &self.email_addresses);
+        .to_string(self.name.clone())
+        .text("Identity", self.identity)
+        .text("Name", self.name)
+        .text("Alias", self.alias)
+        .text("DisplayName", self.display_name)
+        .text("PrimarySmtpAddress", self.primary_smtp_address)
+        .text("RecipientType", self.recipient_type)
+        .text("RecipientTypeDetails", self.recipient_type_details)
+        .multi_valued("EmailAddresses", self.email_addresses);
         if let Some(guid) = self.guid {
             object = object.guid("Guid", guid);
         }
         object.build()
     }
 
-    fn from_object(value: &PsValue) -> Result<Recipient, CmdletError> {
-        let object = ObjectReader::new(value, TYPE_NAME)?;
+    fn from_value(value: PsValue) -> Result<Recipient, CmdletError> {
+        let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(Recipient {
             identity: object.required_text("Identity")?,
             name: object.text("Name"),

@@ -35,8 +35,14 @@ impl ObjectBuilder {
         ObjectBuilder { object: PsObject { type_names, ..PsObject::default() } }
     }
 
-    pub(crate) fn to_string(mut self, text: &str) -> ObjectBuilder {
-        self.object.to_string = Some(text.to_string());
+    /// `capacity`: the number of properties, so the list is allocated once.
+    pub(crate) fn with_capacity(mut self, capacity: usize) -> ObjectBuilder {
+        self.object.properties.reserve_exact(capacity);
+        self
+    }
+
+    pub(crate) fn to_string(mut self, text: impl Into<String>) -> ObjectBuilder {
+        self.object.to_string = Some(text.into());
         self
     }
 
@@ -45,13 +51,13 @@ impl ObjectBuilder {
         self
     }
 
-    pub(crate) fn text(self, name: &str, value: &str) -> ObjectBuilder {
-        self.value(name, PsValue::String(value.to_string()))
+    pub(crate) fn text(self, name: &str, value: impl Into<String>) -> ObjectBuilder {
+        self.value(name, PsValue::String(value.into()))
     }
 
     /// A string property that Exchange leaves null when unset.
-    pub(crate) fn optional_text(self, name: &str, value: Option<&str>) -> ObjectBuilder {
-        let value = value.map(|text| PsValue::String(text.to_string())).unwrap_or(PsValue::Null);
+    pub(crate) fn optional_text(self, name: &str, value: Option<impl Into<String>>) -> ObjectBuilder {
+        let value = value.map(|text| PsValue::String(text.into())).unwrap_or(PsValue::Null);
         self.value(name, value)
     }
 
@@ -74,8 +80,8 @@ impl ObjectBuilder {
         self.value(name, enum_value(enum_type, text, number))
     }
 
-    pub(crate) fn multi_valued(self, name: &str, values: &[String]) -> ObjectBuilder {
-        let items = values.iter().map(|value| PsValue::String(value.clone())).collect();
+    pub(crate) fn multi_valued(self, name: &str, values: Vec<String>) -> ObjectBuilder {
+        let items = values.into_iter().map(PsValue::String).collect();
         let list = PsObject {
             type_names: vec![
                 format!("{DESERIALIZED}{MULTI_VALUED_STRING}"),
@@ -135,20 +141,22 @@ pub fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
     None
 }
 
-/// Reads one Exchange object, tolerantly.
-pub(crate) struct ObjectReader<'a> {
-    object: &'a PsObject,
+/// Reads one Exchange object, tolerantly, moving its values out. Properties are looked up from
+/// where the previous one was found, so reading them in the order Exchange sends them is linear.
+pub(crate) struct ObjectReader {
+    object: PsObject,
     type_name: &'static str,
+    next_property: usize,
 }
 
-impl<'a> ObjectReader<'a> {
-    pub(crate) fn new(value: &'a PsValue, type_name: &'static str) -> Result<ObjectReader<'a>, CmdletError> {
-        match value.as_object() {
-            Some(object) => Ok(ObjectReader { object, type_name }),
-            None => Err(CmdletError::BadObject {
+impl ObjectReader {
+    pub(crate) fn new(value: PsValue, type_name: &'static str) -> Result<ObjectReader, CmdletError> {
+        match value {
+            PsValue::Object(object) => Ok(ObjectReader { object: *object, type_name, next_property: 0 }),
+            other => Err(CmdletError::BadObject {
                 type_name: type_name.to_string(),
                 property: "(object)".to_string(),
-                detail: format!("expected an object, got {value:?}"),
+                detail: format!("expected an object, got {other:?}"),
             }),
         }
     }
@@ -157,74 +165,115 @@ impl<'a> ObjectReader<'a> {
         CmdletError::BadObject { type_name: self.type_name.to_string(), property: property.to_string(), detail }
     }
 
+    /// A property by name, from the adapted properties first, then the extended members
+    /// (Exchange objects put their data in either place).
+    fn get(&mut self, name: &str) -> Option<&mut PsValue> {
+        let count = self.object.properties.len();
+        let start = self.next_property;
+        let found =
+            (0..count).map(|offset| (start + offset) % count).find(|index| self.object.properties[*index].0 == name);
+        if let Some(index) = found {
+            self.next_property = index + 1;
+            return Some(&mut self.object.properties[index].1);
+        }
+        self.object.members.iter_mut().find(|(member, _)| member == name).map(|(_, value)| value)
+    }
+
     /// The object's `ToString`, when it has one.
-    pub(crate) fn to_string(&self) -> Option<&'a str> {
-        self.object.to_string.as_deref()
+    pub(crate) fn to_string(&mut self) -> Option<String> {
+        self.object.to_string.take()
     }
 
     /// A property that must be present and not empty.
-    pub(crate) fn required_text(&self, name: &str) -> Result<String, CmdletError> {
+    pub(crate) fn required_text(&mut self, name: &str) -> Result<String, CmdletError> {
         match self.optional_text(name) {
             Some(text) => Ok(text),
             None => Err(self.bad(name, "missing or empty".to_string())),
         }
     }
 
-    /// A property's text; `None` when missing, null or empty.
-    pub(crate) fn optional_text(&self, name: &str) -> Option<String> {
-        self.object.get(name).and_then(PsValue::as_text).filter(|text| !text.is_empty())
+    /// A property's text (a string, an enum's ToString, a primitive printed); `None` when
+    /// missing, null or empty.
+    pub(crate) fn optional_text(&mut self, name: &str) -> Option<String> {
+        let text = match self.get(name)? {
+            PsValue::String(text) => std::mem::take(text),
+            PsValue::Object(object) if object.to_string.is_some() => object.to_string.take().unwrap_or_default(),
+            other => other.as_text()?,
+        };
+        (!text.is_empty()).then_some(text)
     }
 
     /// A property's text, empty when missing or null.
-    pub(crate) fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&mut self, name: &str) -> String {
         self.optional_text(name).unwrap_or_default()
     }
 
     /// A Boolean; `default` when missing or null, an error when present but not a Boolean.
-    pub(crate) fn bool(&self, name: &str, default: bool) -> Result<bool, CmdletError> {
-        match self.object.get(name) {
-            None | Some(PsValue::Null) => Ok(default),
-            Some(value) => value.as_bool().ok_or_else(|| self.bad(name, format!("not a Boolean: {value:?}"))),
+    pub(crate) fn bool(&mut self, name: &str, default: bool) -> Result<bool, CmdletError> {
+        let value = match self.get(name) {
+            None | Some(PsValue::Null) => return Ok(default),
+            Some(value) => value.as_bool().ok_or_else(|| format!("not a Boolean: {value:?}")),
+        };
+        value.map_err(|detail| self.bad(name, detail))
+    }
+
+    pub(crate) fn multi_valued(&mut self, name: &str) -> Vec<String> {
+        let Some(value) = self.get(name) else {
+            return Vec::new();
+        };
+        match std::mem::replace(value, PsValue::Null) {
+            PsValue::Object(object) => match object.container {
+                Some(Container::List(items))
+                | Some(Container::Enumerable(items))
+                | Some(Container::Queue(items))
+                | Some(Container::Stack(items)) => items.into_iter().filter_map(into_text).collect(),
+                _ => PsValue::Object(object).text_items(),
+            },
+            other => other.text_items(),
         }
     }
 
-    pub(crate) fn multi_valued(&self, name: &str) -> Vec<String> {
-        self.object.get(name).map(PsValue::text_items).unwrap_or_default()
-    }
-
-    pub(crate) fn date_time(&self, name: &str) -> Result<Option<DateTime<Utc>>, CmdletError> {
+    pub(crate) fn date_time(&mut self, name: &str) -> Result<Option<DateTime<Utc>>, CmdletError> {
         match self.optional_text(name) {
             None => Ok(None),
             Some(text) => parse_date_time(&text).map(Some).ok_or_else(|| self.bad(name, format!("not a date: {text}"))),
         }
     }
 
-    pub(crate) fn guid(&self, name: &str) -> Option<Uuid> {
-        match self.object.get(name) {
+    pub(crate) fn guid(&mut self, name: &str) -> Option<Uuid> {
+        match self.get(name) {
             Some(PsValue::Guid(guid)) => Some(*guid),
             Some(other) => other.as_text().and_then(|text| Uuid::parse_str(&text).ok()),
             None => None,
         }
     }
 
-    pub(crate) fn exchange_state(&self, name: &str) -> ExchangeState {
+    pub(crate) fn exchange_state(&mut self, name: &str) -> ExchangeState {
         self.optional_text(name).map(|text| ExchangeState::parse(&text)).unwrap_or_default()
     }
 
-    pub(crate) fn exchange_reason(&self, name: &str) -> ExchangeReason {
+    pub(crate) fn exchange_reason(&mut self, name: &str) -> ExchangeReason {
         self.optional_text(name).map(|text| ExchangeReason::parse(&text)).unwrap_or_default()
     }
 
     /// An access level; a value easgate does not know is an error naming it, because acting on
     /// a misread level could allow what Exchange blocks.
-    pub(crate) fn access_level(&self, name: &str) -> Result<AccessLevel, CmdletError> {
+    pub(crate) fn access_level(&mut self, name: &str) -> Result<AccessLevel, CmdletError> {
         let text = self.required_text(name)?;
         AccessLevel::parse(&text).ok_or_else(|| self.bad(name, format!("unknown access level {text:?}")))
     }
 
-    pub(crate) fn characteristic(&self, name: &str) -> Result<Characteristic, CmdletError> {
+    pub(crate) fn characteristic(&mut self, name: &str) -> Result<Characteristic, CmdletError> {
         let text = self.required_text(name)?;
         Characteristic::parse(&text).ok_or_else(|| self.bad(name, format!("unknown characteristic {text:?}")))
+    }
+}
+
+/// A value's text, moved out when it is a string.
+fn into_text(value: PsValue) -> Option<String> {
+    match value {
+        PsValue::String(text) => Some(text),
+        other => other.as_text(),
     }
 }
 
@@ -325,7 +374,7 @@ mod tests {
             .text("B", "Quarantined")
             .text("C", "SomethingNew")
             .build();
-        let reader = ObjectReader::new(&object, "Test").expect("an object");
+        let mut reader = ObjectReader::new(object, "Test").expect("an object");
         assert_eq!(reader.exchange_state("A"), ExchangeState::Quarantined);
         assert_eq!(reader.exchange_state("B"), ExchangeState::Quarantined);
         assert_eq!(reader.exchange_state("C"), ExchangeState::Other("SomethingNew".to_string()));

@@ -92,7 +92,7 @@ pub(crate) fn limited<T>(
 
 /// Output objects from typed results.
 pub(crate) fn objects<T: ExchangeObject>(results: impl IntoIterator<Item = T>) -> Vec<PsValue> {
-    results.into_iter().map(|result| result.to_object()).collect()
+    results.into_iter().map(ExchangeObject::into_object).collect()
 }
 
 /// A parsed `-Filter`, or the terminating error Exchange gives for a bad one.

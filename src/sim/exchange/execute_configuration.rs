@@ -288,7 +288,7 @@ pub(crate) fn get_command(cmdlet: &GetCommand, context: &mut Context<'_>) -> Res
     for name in &cmdlet.name {
         match available(name) {
             Some(known) => {
-                output.objects.push(crate::exchange::cmdlets::ExchangeObject::to_object(&CommandInfo::cmdlet(known)))
+                output.objects.push(crate::exchange::cmdlets::ExchangeObject::into_object(CommandInfo::cmdlet(known)))
             }
             None => output.errors.push(site.command_not_found(name)),
         }

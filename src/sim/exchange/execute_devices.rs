@@ -175,7 +175,7 @@ pub(crate) fn get_device_class(
     let classes = organization
         .device_classes
         .iter()
-        .map(|((device_type, device_model), seen)| ActiveSyncDeviceClass::new(device_type, device_model, Some(*seen)))
+        .map(|(device_type, device_model, seen)| ActiveSyncDeviceClass::new(device_type, device_model, Some(seen)))
         .filter(|class| cmdlet.identity.as_ref().is_none_or(|identity| class.identity.eq_ignore_ascii_case(identity)));
     let mut output = CmdletOutput::default();
     let selected = limited(classes, cmdlet.result_size, &mut output);

@@ -18,6 +18,7 @@ mod model;
 mod opath;
 mod organization;
 mod state;
+mod tables;
 mod views;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -125,7 +126,7 @@ impl SimExchange {
         let now = self.now();
         let mut state = self.lock();
         let mailbox = state.organization.scenario_mailbox(user)?;
-        let key = state.organization.connect_device(mailbox, device, now);
+        let key = state.organization.connect_device(mailbox, device.clone(), now);
         state
             .organization
             .device_truth(key)
@@ -313,18 +314,19 @@ impl SimExchange {
         Err(SimError::InvalidInput { detail: format!("device {device_id:?} has no pending wipe") })
     }
 
-    /// Bulk loading (scenario step `population`, benchmarks): linear in the input. Devices name
-    /// their user by UPN or SMTP address; each partnership is evaluated once.
-    pub fn bulk_load(&self, mailboxes: &[MailboxSpec], devices: &[(String, DeviceSpec)]) -> Result<(), SimError> {
+    /// Bulk loading (scenario step `population`, benchmarks): linear in the input, whose strings
+    /// move into the organisation. Devices name their user by UPN or SMTP address; each
+    /// partnership is evaluated once.
+    pub fn bulk_load(&self, mailboxes: Vec<MailboxSpec>, devices: Vec<(String, DeviceSpec)>) -> Result<(), SimError> {
         let now = self.now();
         let mut state = self.lock();
         let organization = &mut state.organization;
         organization.reserve(mailboxes.len(), devices.len());
-        for mailbox in mailboxes {
+        for mailbox in &mailboxes {
             organization.add_mailbox(mailbox)?;
         }
         for (user, device) in devices {
-            let mailbox = organization.scenario_mailbox(user)?;
+            let mailbox = organization.scenario_mailbox(&user)?;
             organization.connect_device(mailbox, device, now);
         }
         Ok(())

@@ -144,6 +144,7 @@ impl DeviceSpec {
         }
     }
 
+    /// The user agent, or `<DeviceType>/<DeviceModel>` when none was given.
     pub(crate) fn effective_user_agent(&self) -> String {
         if self.user_agent.is_empty() {
             format!("{}/{}", self.device_type, self.device_model)

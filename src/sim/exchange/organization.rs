@@ -4,8 +4,6 @@
 //! access rules, settings, policies and servers. Every lookup is a hash map, so loading and
 //! reading a 100,000-device organisation is linear.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 
@@ -21,6 +19,7 @@ use crate::sim::exchange::model::{
     CasServer, DeviceSpec, DeviceTruth, Mailbox, MailboxPolicyRecord, MailboxSpec, MailboxTruth, OrganizationSettings,
     OrganizationSpec, OrganizationTruth, Partnership, WipeRecord,
 };
+use crate::sim::exchange::tables::{DeviceClasses, PartnershipTable};
 use crate::sim::random::SplitMix64;
 
 /// A key that names more than one mailbox.
@@ -43,15 +42,12 @@ pub(crate) struct Organization {
     pub(crate) rules: Vec<DeviceAccessRule>,
     pub(crate) policies: Vec<MailboxPolicyRecord>,
     pub(crate) mailboxes: Vec<Mailbox>,
-    /// Lower-cased SMTP address, UPN, canonical name, alias and GUID -> mailbox.
+    /// Lower-cased SMTP address, UPN, canonical name and alias -> mailbox.
     mailbox_keys: FxHashMap<String, usize>,
+    mailbox_guids: FxHashMap<uuid::Uuid, usize>,
     /// In creation order, which is the order Get-ActiveSyncDevice returns them in.
-    pub(crate) partnerships: BTreeMap<u64, Partnership>,
-    /// Lower-cased Identity and GUID -> partnership.
-    partnership_keys: FxHashMap<String, u64>,
-    next_partnership_key: u64,
-    /// (DeviceType, DeviceModel) -> last seen.
-    pub(crate) device_classes: BTreeMap<(String, String), DateTime<Utc>>,
+    pub(crate) partnerships: PartnershipTable,
+    pub(crate) device_classes: DeviceClasses,
     /// When set, a runspace without `Set-ADServerSettings -ViewEntireForest $true` sees only
     /// the mailboxes of this domain.
     pub(crate) forest_root_domain: Option<String>,
@@ -91,10 +87,9 @@ impl Organization {
             }],
             mailboxes: Vec::new(),
             mailbox_keys: FxHashMap::default(),
-            partnerships: BTreeMap::new(),
-            partnership_keys: FxHashMap::default(),
-            next_partnership_key: 1,
-            device_classes: BTreeMap::new(),
+            mailbox_guids: FxHashMap::default(),
+            partnerships: PartnershipTable::default(),
+            device_classes: DeviceClasses::default(),
             forest_root_domain: None,
             wipe_acknowledged_at_once: true,
             guids: SplitMix64::new(0x00E5_6A7E),
@@ -121,8 +116,9 @@ impl Organization {
 
     pub(crate) fn reserve(&mut self, mailboxes: usize, partnerships: usize) {
         self.mailboxes.reserve(mailboxes);
-        self.mailbox_keys.reserve(mailboxes * 5);
-        self.partnership_keys.reserve(partnerships * 2);
+        self.mailbox_keys.reserve(mailboxes * 4);
+        self.mailbox_guids.reserve(mailboxes);
+        self.partnerships.reserve(partnerships);
     }
 
     pub(crate) fn add_mailbox(&mut self, spec: &MailboxSpec) -> Result<usize, SimError> {
@@ -139,9 +135,10 @@ impl Organization {
         let identity = format!("{domain}/Users/{name}");
         let index = self.mailboxes.len();
         let guid = self.guids.next_guid();
-        for key in [upn_key, smtp_key, identity.to_lowercase(), local.to_lowercase(), guid.to_string()] {
+        for key in [upn_key, smtp_key, identity.to_lowercase(), local.to_lowercase()] {
             self.insert_mailbox_key(key, index);
         }
+        self.mailbox_guids.insert(guid, index);
         self.mailboxes.push(Mailbox {
             upn: spec.upn.clone(),
             smtp: spec.smtp.clone(),
@@ -177,7 +174,12 @@ impl Organization {
 
     /// A mailbox by SMTP address, UPN, canonical name, alias or GUID, case-insensitively.
     pub(crate) fn lookup_mailbox(&self, identity: &str) -> Lookup {
-        match self.mailbox_keys.get(&identity.trim().to_lowercase()) {
+        let identity = identity.trim();
+        let by_guid = uuid::Uuid::parse_str(identity).ok().and_then(|guid| self.mailbox_guids.get(&guid));
+        if let Some(&index) = by_guid {
+            return Lookup::Found(index);
+        }
+        match self.mailbox_keys.get(&identity.to_lowercase()) {
             None => Lookup::NotFound,
             Some(&AMBIGUOUS) => Lookup::Ambiguous,
             Some(&index) => Lookup::Found(index),
@@ -202,52 +204,45 @@ impl Organization {
 
     /// Step 1: the device syncs with the mailbox. A new partnership is evaluated at once; an
     /// existing one is updated and re-evaluated. Returns the partnership's key.
-    pub(crate) fn connect_device(&mut self, mailbox: usize, device: &DeviceSpec, now: DateTime<Utc>) -> u64 {
-        let existing = self.partnership_of(mailbox, &device.device_id);
-        let key = match existing {
+    pub(crate) fn connect_device(&mut self, mailbox: usize, device: DeviceSpec, now: DateTime<Utc>) -> u64 {
+        self.device_classes.record(&device.device_type, &device.device_model, now);
+        let key = match self.partnership_of(mailbox, &device.device_id) {
             Some(key) => {
                 if let Some(partnership) = self.partnerships.get_mut(&key) {
-                    partnership.device_model = device.device_model.clone();
-                    partnership.device_os = device.device_os.clone();
                     partnership.user_agent = device.effective_user_agent();
+                    partnership.device_model = device.device_model;
+                    partnership.device_os = device.device_os;
                 }
                 key
             }
             None => self.insert_partnership(mailbox, device, now),
         };
-        self.device_classes.insert((device.device_type.clone(), device.device_model.clone()), now);
         self.evaluate_one(key, now);
         key
     }
 
-    fn insert_partnership(&mut self, mailbox: usize, device: &DeviceSpec, now: DateTime<Utc>) -> u64 {
-        let key = self.next_partnership_key;
-        self.next_partnership_key += 1;
+    fn insert_partnership(&mut self, mailbox: usize, device: DeviceSpec, now: DateTime<Utc>) -> u64 {
         let identity = device_identity(&self.mailboxes[mailbox].identity, &device.device_type, &device.device_id);
         let guid = self.guids.next_guid();
-        self.partnership_keys.insert(identity.to_lowercase(), key);
-        self.partnership_keys.insert(guid.to_string(), key);
+        let user_agent = device.effective_user_agent();
+        let key = self.partnerships.insert(Partnership {
+            mailbox,
+            identity,
+            guid,
+            device_id: device.device_id,
+            device_type: device.device_type,
+            device_model: device.device_model,
+            device_os: device.device_os,
+            user_agent,
+            first_sync_time: now,
+            last_sync_time: now,
+            when_changed: now,
+            state: ExchangeState::Unknown,
+            reason: ExchangeReason::Unknown,
+            rule: None,
+            wipe: WipeRecord::default(),
+        });
         self.mailboxes[mailbox].devices.push(key);
-        self.partnerships.insert(
-            key,
-            Partnership {
-                mailbox,
-                identity,
-                guid,
-                device_id: device.device_id.clone(),
-                device_type: device.device_type.clone(),
-                device_model: device.device_model.clone(),
-                device_os: device.device_os.clone(),
-                user_agent: device.effective_user_agent(),
-                first_sync_time: now,
-                last_sync_time: now,
-                when_changed: now,
-                state: ExchangeState::Unknown,
-                reason: ExchangeReason::Unknown,
-                rule: None,
-                wipe: WipeRecord::default(),
-            },
-        );
         key
     }
 
@@ -263,19 +258,17 @@ impl Organization {
         self.partnerships
             .iter()
             .filter(|(_, partnership)| partnership.device_id.eq_ignore_ascii_case(device_id))
-            .map(|(key, _)| *key)
+            .map(|(key, _)| key)
             .collect()
     }
 
     /// A partnership by Identity or GUID, case-insensitively.
     pub(crate) fn lookup_device(&self, identity: &str) -> Option<u64> {
-        self.partnership_keys.get(&identity.trim().to_lowercase()).copied()
+        self.partnerships.lookup(identity)
     }
 
     pub(crate) fn remove_partnership(&mut self, key: u64) -> Option<Partnership> {
-        let partnership = self.partnerships.remove(&key)?;
-        self.partnership_keys.remove(&partnership.identity.to_lowercase());
-        self.partnership_keys.remove(&partnership.guid.to_string());
+        let partnership = self.partnerships.remove(key)?;
         self.mailboxes[partnership.mailbox].devices.retain(|device_key| *device_key != key);
         Some(partnership)
     }
