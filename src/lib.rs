@@ -11,6 +11,7 @@ pub mod domain;
 pub mod exchange;
 pub mod mail;
 pub mod scenario;
+pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod tenant;

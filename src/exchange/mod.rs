@@ -4,6 +4,7 @@
 //! twin. Both take cmdlets as data (`CmdletCall`) and return PowerShell values, so everything
 //! above this boundary runs unchanged against either.
 
+pub mod cmdlets;
 pub mod error;
 
 use async_trait::async_trait;
