@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clixml;
 pub mod clock;
+pub mod data;
 pub mod domain;
 pub mod exchange;
 pub mod mail;

@@ -168,6 +168,12 @@ impl Engine {
         self.journal
     }
 
+    /// Snapshots the projection when enough events were recorded since the last snapshot.
+    pub fn snapshot_if_due(&mut self) -> Result<(), EngineError> {
+        self.journal.snapshot_if_due(crate::data::SNAPSHOT_EVERY_EVENTS)?;
+        Ok(())
+    }
+
     /// Arms a simulated crash after `cmdlets` more state-changing cmdlets.
     pub fn crash_after(&mut self, cmdlets: u64) {
         self.crash_after_cmdlets = Some(self.cmdlets_issued + cmdlets);

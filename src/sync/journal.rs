@@ -22,6 +22,10 @@ pub trait EventLog: Send {
     fn append(&mut self, events: Vec<NewEvent>) -> Result<Vec<RecordedEvent>, LogError>;
     /// Makes everything appended durable (one flush for many events: group commit).
     fn flush(&mut self) -> Result<(), LogError>;
+    /// Flushes and closes the log (a clean shutdown). Dropping it instead is a crash.
+    fn close(self: Box<Self>) -> Result<(), LogError>;
+    /// Stores a snapshot of the projection, which is the fold of the whole log.
+    fn save_snapshot(&mut self, projection: &Projection) -> Result<(), LogError>;
 }
 
 /// A log in memory, for tests of the engine that do not need durability.
@@ -43,6 +47,12 @@ impl EventLog for MemoryLog {
         self.flushed_len = self.events.len();
         Ok(())
     }
+    fn close(self: Box<Self>) -> Result<(), LogError> {
+        Ok(())
+    }
+    fn save_snapshot(&mut self, _projection: &Projection) -> Result<(), LogError> {
+        Ok(())
+    }
 }
 
 pub struct Journal {
@@ -51,12 +61,14 @@ pub struct Journal {
     clock: Arc<dyn Clock>,
     ids: IdGenerator,
     unflushed_count: usize,
+    snapshot_seq: u64,
 }
 
 impl Journal {
     /// `projection` must be the fold of everything already in `log`.
     pub fn new(log: Box<dyn EventLog>, projection: Projection, clock: Arc<dyn Clock>, ids: IdGenerator) -> Journal {
-        Journal { log, projection, clock, ids, unflushed_count: 0 }
+        let snapshot_seq = projection.last_seq;
+        Journal { log, projection, clock, ids, unflushed_count: 0, snapshot_seq }
     }
 
     pub fn projection(&self) -> &Projection {
@@ -111,8 +123,25 @@ impl Journal {
         Ok(())
     }
 
-    /// Gives the log back (after a final commit), e.g. to take a snapshot or to close it.
-    pub fn into_parts(self) -> (Box<dyn EventLog>, Projection) {
-        (self.log, self.projection)
+    /// Commits and snapshots when `every_events` were recorded since the last snapshot, so
+    /// that a restart folds only a short tail.
+    pub fn snapshot_if_due(&mut self, every_events: u64) -> Result<(), LogError> {
+        if self.projection.last_seq < self.snapshot_seq + every_events.max(1) {
+            return Ok(());
+        }
+        self.commit()?;
+        self.log.save_snapshot(&self.projection)?;
+        self.snapshot_seq = self.projection.last_seq;
+        Ok(())
+    }
+
+    /// Commits, snapshots and closes the log: a clean shutdown.
+    pub fn close(mut self) -> Result<Projection, LogError> {
+        self.commit()?;
+        if self.projection.last_seq > self.snapshot_seq {
+            self.log.save_snapshot(&self.projection)?;
+        }
+        self.log.close()?;
+        Ok(self.projection)
     }
 }
