@@ -9,4 +9,5 @@ pub mod clock;
 pub mod domain;
 pub mod exchange;
 pub mod mail;
+pub mod psrp;
 pub mod tenant;
