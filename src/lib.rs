@@ -11,3 +11,4 @@ pub mod exchange;
 pub mod mail;
 pub mod psrp;
 pub mod tenant;
+pub mod wsman;

@@ -85,7 +85,7 @@ fn value() -> impl Strategy<Value = PsValue> {
         (
             prop::collection::vec(hostile_text(), 0..3),
             prop::option::of(hostile_text()),
-            prop::option::of(primitive()),
+            wrapped,
             members.clone(),
             members,
             container,

@@ -340,10 +340,8 @@ impl<'x> Parser<'x> {
                 "QUE" => object.container = Some(Container::Queue(self.read_items(empty, "<QUE>", depth)?)),
                 "STK" => object.container = Some(Container::Stack(self.read_items(empty, "<STK>", depth)?)),
                 "DCT" => object.container = Some(Container::Dictionary(self.read_dictionary(empty, depth)?)),
-                "Nil" => {
-                    self.read_value(&start, empty, depth + 1)?;
-                    object.value = Some(PsValue::Null);
-                }
+                // The base object of an adapted PSObject may itself be an object.
+                "Nil" | "Obj" | "Ref" => object.value = Some(self.read_value(&start, empty, depth + 1)?.1),
                 _ => object.value = Some(self.read_primitive(&start, empty)?),
             }
         }

@@ -6,7 +6,9 @@ use crate::exchange::ErrorRecord;
 use crate::psrp::error::PsrpError;
 use crate::psrp::message::MessageType;
 use crate::psrp::records::{error_record_from_value, error_record_value};
-use crate::psrp::values::{enum_value, member_object, required_i64, required_text, top_object, typed_dictionary, typed_list};
+use crate::psrp::values::{
+    enum_value, member_object, required_i64, required_text, top_object, typed_dictionary, typed_list,
+};
 
 /// A PSRP protocol version. 2.1 = PowerShell 2 (Exchange 2010 on Windows 2008 R2), 2.2 =
 /// PowerShell 3-4, 2.3 = PowerShell 5+. It decides which CREATE_PIPELINE fields exist.
@@ -103,7 +105,10 @@ pub fn application_private_data_value(protocol_version: ProtocolVersion) -> PsVa
             (key("PSEdition"), PsValue::string("Desktop")),
             (
                 key("PSCompatibleVersions"),
-                typed_list(&["System.Version[]", "System.Array", "System.Object"], vec![version("1.0"), version("2.0")]),
+                typed_list(
+                    &["System.Version[]", "System.Array", "System.Object"],
+                    vec![version("1.0"), version("2.0")],
+                ),
             ),
             (key("SerializationVersion"), version("1.1.0.1")),
             (key("PSRemotingProtocolVersion"), version(&protocol_version.to_string())),
@@ -134,9 +139,20 @@ pub enum RunspacePoolState {
 impl RunspacePoolState {
     pub fn from_value(value: i64) -> Option<RunspacePoolState> {
         use RunspacePoolState::*;
-        [BeforeOpen, Opening, Opened, Closed, Closing, Broken, NegotiationSent, NegotiationSucceeded, Connecting, Disconnected]
-            .get(usize::try_from(value).ok()?)
-            .copied()
+        [
+            BeforeOpen,
+            Opening,
+            Opened,
+            Closed,
+            Closing,
+            Broken,
+            NegotiationSent,
+            NegotiationSucceeded,
+            Connecting,
+            Disconnected,
+        ]
+        .get(usize::try_from(value).ok()?)
+        .copied()
     }
 
     pub fn value(self) -> i32 {
@@ -163,7 +179,8 @@ pub fn parse_runspace_pool_state(value: &PsValue) -> Result<(RunspacePoolState, 
         field: "RunspaceState",
         detail: format!("{number} is not a RunspacePoolState"),
     })?;
-    let error = object.get("ExceptionAsErrorRecord").filter(|value| **value != PsValue::Null).map(error_record_from_value);
+    let error =
+        object.get("ExceptionAsErrorRecord").filter(|value| **value != PsValue::Null).map(error_record_from_value);
     Ok((state, error))
 }
 
@@ -175,7 +192,10 @@ mod tests {
     fn versions_negotiate_down_to_the_older_side() {
         let server = ProtocolVersion::parse("2.1").unwrap();
         assert_eq!(ProtocolVersion::negotiate(ProtocolVersion::V2_3, server), ProtocolVersion::V2_1);
-        assert_eq!(ProtocolVersion::negotiate(ProtocolVersion::V2_3, ProtocolVersion::parse("2.5").unwrap()), ProtocolVersion::V2_3);
+        assert_eq!(
+            ProtocolVersion::negotiate(ProtocolVersion::V2_3, ProtocolVersion::parse("2.5").unwrap()),
+            ProtocolVersion::V2_3
+        );
         assert_eq!(ProtocolVersion::parse("1.0"), None);
         assert_eq!(ProtocolVersion::parse("x"), None);
     }

@@ -77,7 +77,11 @@ impl RunspacePoolClient {
     /// fragment each, concatenated.
     pub fn open_data(&mut self) -> Vec<u8> {
         let mut queue = OutgoingQueue::new();
-        let capability = self.message(MessageType::SessionCapability, Uuid::nil(), &session_capability_value(CLIENT_PROTOCOL_VERSION));
+        let capability = self.message(
+            MessageType::SessionCapability,
+            Uuid::nil(),
+            &session_capability_value(CLIENT_PROTOCOL_VERSION),
+        );
         let init = self.message(MessageType::InitRunspacePool, Uuid::nil(), &init_runspace_pool_value());
         for message in [capability, init] {
             let object_id = self.allocate_object_id();
@@ -103,11 +107,18 @@ impl RunspacePoolClient {
                     self.broken_by = error;
                 }
                 // Informational for a one-runspace pool with no host: accepted and not needed.
+                // (An ENCRYPTED_SESSION_KEY only answers a PUBLIC_KEY easgate never sends.)
                 MessageType::ApplicationPrivateData
+                | MessageType::EncryptedSessionKey
                 | MessageType::RunspacePoolInitData
                 | MessageType::RunspaceAvailability
                 | MessageType::UserEvent => {}
-                other => return Err(PsrpError::UnexpectedMessage { message_type: other, state: "on the runspace pool stream" }),
+                other => {
+                    return Err(PsrpError::UnexpectedMessage {
+                        message_type: other,
+                        state: "on the runspace pool stream",
+                    });
+                }
             }
         }
         Ok(self.state)
@@ -138,7 +149,9 @@ pub enum PipelineOutcome {
     Failed(ErrorRecord),
     Stopped,
     /// The server asked the (absent) host for something; the caller must stop the pipeline.
-    HostCallRequested { method: String },
+    HostCallRequested {
+        method: String,
+    },
 }
 
 /// One pipeline, from the client's side.

@@ -149,7 +149,11 @@ impl Defragmenter {
             if self.open.len() >= self.limits.max_open_messages {
                 return Err(PsrpError::TooManyOpenMessages { limit: self.limits.max_open_messages });
             }
-            self.open.push(PartialMessage { object_id: fragment.object_id, next_fragment_id: 1, bytes: fragment.blob.to_vec() });
+            self.open.push(PartialMessage {
+                object_id: fragment.object_id,
+                next_fragment_id: 1,
+                bytes: fragment.blob.to_vec(),
+            });
             return Ok(None);
         }
         let Some(position) = position else {

@@ -123,8 +123,11 @@ impl Message {
     /// Parses the wire form, reusing the buffer for the payload (which keeps no BOM).
     pub fn decode_owned(mut bytes: Vec<u8>) -> Result<Message, PsrpError> {
         let header = Message::decode_header(&bytes)?;
-        let payload_start =
-            if bytes[MESSAGE_HEADER_LEN..].starts_with(UTF8_BOM) { MESSAGE_HEADER_LEN + UTF8_BOM.len() } else { MESSAGE_HEADER_LEN };
+        let payload_start = if bytes[MESSAGE_HEADER_LEN..].starts_with(UTF8_BOM) {
+            MESSAGE_HEADER_LEN + UTF8_BOM.len()
+        } else {
+            MESSAGE_HEADER_LEN
+        };
         bytes.drain(..payload_start);
         Ok(Message { data: bytes, ..header })
     }

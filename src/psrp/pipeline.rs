@@ -106,7 +106,12 @@ fn command_value(command: &PipelineCommand, version: ProtocolVersion) -> PsValue
         ("Args", typed_list(&COMMAND_LIST_TYPE_NAMES, arguments)),
     ];
     if version >= ProtocolVersion::V2_2 {
-        members.extend([("MergeError", none()), ("MergeWarning", none()), ("MergeVerbose", none()), ("MergeDebug", none())]);
+        members.extend([
+            ("MergeError", none()),
+            ("MergeWarning", none()),
+            ("MergeVerbose", none()),
+            ("MergeDebug", none()),
+        ]);
     }
     if version >= ProtocolVersion::V2_3 {
         members.push(("MergeInformation", none()));
@@ -117,10 +122,13 @@ fn command_value(command: &PipelineCommand, version: ProtocolVersion) -> PsValue
 /// The commands of a CREATE_PIPELINE (server side).
 pub fn parse_create_pipeline(value: &PsValue) -> Result<Vec<PipelineCommand>, PsrpError> {
     let message_type = MessageType::CreatePipeline;
-    let bad = |field: &'static str, detail: &str| PsrpError::BadField { message_type, field, detail: detail.to_string() };
+    let bad =
+        |field: &'static str, detail: &str| PsrpError::BadField { message_type, field, detail: detail.to_string() };
     let root = top_object(message_type, value)?;
-    let power_shell =
-        root.get("PowerShell").and_then(PsValue::as_object).ok_or_else(|| PsrpError::missing(message_type, "PowerShell"))?;
+    let power_shell = root
+        .get("PowerShell")
+        .and_then(PsValue::as_object)
+        .ok_or_else(|| PsrpError::missing(message_type, "PowerShell"))?;
     let commands = power_shell.get("Cmds").ok_or_else(|| PsrpError::missing(message_type, "Cmds"))?;
     commands
         .items()
@@ -173,7 +181,9 @@ impl PipelineRejection {
     /// The ErrorRecord a PowerShell server would send for this refusal.
     pub fn to_error_record(&self) -> ErrorRecord {
         let (fully_qualified_error_id, category, target) = match self {
-            PipelineRejection::ScriptNotAllowed { script } => ("ScriptsNotAllowed", "ParseException", Some(script.clone())),
+            PipelineRejection::ScriptNotAllowed { script } => {
+                ("ScriptsNotAllowed", "ParseException", Some(script.clone()))
+            }
             PipelineRejection::NotOneCommand { .. } => ("NotOneCommand", "InvalidOperation", None),
             PipelineRejection::PositionalArgument { cmdlet } => {
                 ("PositionalParameterNotFound", "ParameterBindingException", Some(cmdlet.clone()))
@@ -209,7 +219,10 @@ pub fn call_from_commands(commands: &[PipelineCommand]) -> Result<CmdletCall, Pi
         };
         let name = name.strip_prefix('-').unwrap_or(name);
         if parameters.iter().any(|(bound, _)| bound.eq_ignore_ascii_case(name)) {
-            return Err(PipelineRejection::DuplicateParameter { cmdlet: command.name.clone(), parameter: name.to_string() });
+            return Err(PipelineRejection::DuplicateParameter {
+                cmdlet: command.name.clone(),
+                parameter: name.to_string(),
+            });
         }
         let parameter_value = param_value_from(value).map_err(|detail| PipelineRejection::UnsupportedValue {
             cmdlet: command.name.clone(),
@@ -228,7 +241,9 @@ fn param_value_from(value: &PsValue) -> Result<ParamValue, String> {
         PsValue::Null => ParamValue::Bool(true),
         PsValue::Bool(value) => ParamValue::Bool(*value),
         PsValue::String(text) => ParamValue::Text(text.clone()),
-        PsValue::U64(value) => ParamValue::Int(i64::try_from(*value).map_err(|_| format!("{value} does not fit in Int64"))?),
+        PsValue::U64(value) => {
+            ParamValue::Int(i64::try_from(*value).map_err(|_| format!("{value} does not fit in Int64"))?)
+        }
         PsValue::I8(_) | PsValue::U8(_) | PsValue::I16(_) | PsValue::U16(_) | PsValue::I32(_) | PsValue::U32(_) => {
             ParamValue::Int(value.as_i64().unwrap_or_default())
         }
@@ -300,7 +315,8 @@ mod tests {
 
     #[test]
     fn scripts_are_refused_like_a_no_language_endpoint() {
-        let script = PipelineCommand { name: "Get-Date; Remove-Item *".to_string(), is_script: true, arguments: vec![] };
+        let script =
+            PipelineCommand { name: "Get-Date; Remove-Item *".to_string(), is_script: true, arguments: vec![] };
         let rejection = call_from_commands(&[script]).unwrap_err();
         assert!(rejection.to_string().contains("no-language mode"));
         assert_eq!(rejection.to_error_record().fully_qualified_error_id, "ScriptsNotAllowed");

@@ -22,7 +22,9 @@ pub enum PipelineState {
 impl PipelineState {
     pub fn from_value(value: i64) -> Option<PipelineState> {
         use PipelineState::*;
-        [NotStarted, Running, Stopping, Stopped, Completed, Failed, Disconnected].get(usize::try_from(value).ok()?).copied()
+        [NotStarted, Running, Stopping, Stopped, Completed, Failed, Disconnected]
+            .get(usize::try_from(value).ok()?)
+            .copied()
     }
 
     pub fn value(self) -> i32 {
@@ -54,7 +56,8 @@ pub fn parse_pipeline_state(value: &PsValue) -> Result<(PipelineState, Option<Er
         field: "PipelineState",
         detail: format!("{number} is not a PSInvocationState"),
     })?;
-    let error = object.get("ExceptionAsErrorRecord").filter(|value| **value != PsValue::Null).map(error_record_from_value);
+    let error =
+        object.get("ExceptionAsErrorRecord").filter(|value| **value != PsValue::Null).map(error_record_from_value);
     Ok((state, error))
 }
 
@@ -80,7 +83,12 @@ pub fn error_record_from_value(value: &PsValue) -> ErrorRecord {
         .and_then(PsValue::as_text)
         .filter(|text| !text.is_empty())
         .or_else(|| non_empty("ErrorCategory_TargetName"));
-    ErrorRecord { message, fully_qualified_error_id: object.text("FullyQualifiedErrorId").unwrap_or_default(), category, target }
+    ErrorRecord {
+        message,
+        fully_qualified_error_id: object.text("FullyQualifiedErrorId").unwrap_or_default(),
+        category,
+        target,
+    }
 }
 
 /// An ErrorRecord serialised the way PowerShell does (the members easgate and PowerShell read).
@@ -113,7 +121,11 @@ pub fn error_record_value(record: &ErrorRecord, for_error_stream: bool) -> PsVal
         ("ErrorCategory_TargetType", PsValue::string("String")),
         (
             "ErrorCategory_Message",
-            PsValue::String(format!("{}: ({target}:String) [], {}", category_name(i64::from(category_number)), record.category)),
+            PsValue::String(format!(
+                "{}: ({target}:String) [], {}",
+                category_name(i64::from(category_number)),
+                record.category
+            )),
         ),
         ("SerializeExtendedInfo", PsValue::Bool(false)),
     ]);

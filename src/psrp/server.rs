@@ -55,7 +55,11 @@ pub struct RunspacePoolServer {
 
 impl RunspacePoolServer {
     /// A pool that answers with `server_version` (2.1 to behave like Exchange 2010).
-    pub fn new(runspace_pool_id: Uuid, server_version: ProtocolVersion, limits: DefragmenterLimits) -> RunspacePoolServer {
+    pub fn new(
+        runspace_pool_id: Uuid,
+        server_version: ProtocolVersion,
+        limits: DefragmenterLimits,
+    ) -> RunspacePoolServer {
         RunspacePoolServer {
             server_version,
             protocol_version: None,
@@ -93,12 +97,21 @@ impl RunspacePoolServer {
                         });
                     }
                     parse_init_runspace_pool(&message.value()?)?;
-                    self.outbox.push(MessageType::ApplicationPrivateData, &application_private_data_value(self.server_version));
-                    self.outbox.push(MessageType::RunspacePoolState, &runspace_pool_state_value(RunspacePoolState::Opened, None));
+                    self.outbox.push(
+                        MessageType::ApplicationPrivateData,
+                        &application_private_data_value(self.server_version),
+                    );
+                    self.outbox.push(
+                        MessageType::RunspacePoolState,
+                        &runspace_pool_state_value(RunspacePoolState::Opened, None),
+                    );
                     self.state = RunspacePoolState::Opened;
                 }
                 other => {
-                    return Err(PsrpError::UnexpectedMessage { message_type: other, state: "on the runspace pool stream" });
+                    return Err(PsrpError::UnexpectedMessage {
+                        message_type: other,
+                        state: "on the runspace pool stream",
+                    });
                 }
             }
         }

@@ -73,7 +73,11 @@ pub fn required_i64(message_type: MessageType, object: &PsObject, field: &'stati
 /// A required member as text.
 pub fn required_text(message_type: MessageType, object: &PsObject, field: &'static str) -> Result<String, PsrpError> {
     let value = object.get(field).ok_or_else(|| PsrpError::missing(message_type, field))?;
-    value.as_text().ok_or_else(|| PsrpError::BadField { message_type, field, detail: format!("expected text, found {value:?}") })
+    value.as_text().ok_or_else(|| PsrpError::BadField {
+        message_type,
+        field,
+        detail: format!("expected text, found {value:?}"),
+    })
 }
 
 /// `<Obj><TN>...</TN><ToString>...</ToString><MS>...</MS></Obj>`.
