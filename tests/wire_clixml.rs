@@ -79,9 +79,10 @@ fn value() -> impl Strategy<Value = PsValue> {
             items.clone().prop_map(|items| Some(Container::Enumerable(items))),
             items.clone().prop_map(|items| Some(Container::Queue(items))),
             items.prop_map(|items| Some(Container::Stack(items))),
-            prop::collection::vec((inner.clone(), inner), 0..3)
+            prop::collection::vec((inner.clone(), inner.clone()), 0..3)
                 .prop_map(|entries| Some(Container::Dictionary(entries))),
         ];
+        let wrapped = prop::option::of(prop_oneof![primitive(), inner]);
         (
             prop::collection::vec(hostile_text(), 0..3),
             prop::option::of(hostile_text()),
