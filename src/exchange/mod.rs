@@ -5,6 +5,8 @@
 //! above this boundary runs unchanged against either.
 
 pub mod error;
+pub mod psrp_connector;
+pub mod psrp_server;
 
 use async_trait::async_trait;
 

@@ -40,9 +40,8 @@ impl PipelineCommand {
 /// A parameter value as PowerShell binds it: Text -> `<S>`, Bool -> `<B>`, Int -> `<I32>` when
 /// it fits else `<I64>`, List -> `System.Object[]`, Edit -> a Hashtable `@{Add=..;Remove=..}`.
 pub fn parameter_value(value: &ParamValue) -> PsValue {
-    let string_list = |items: &[String]| {
-        typed_list(&OBJECT_ARRAY_TYPE_NAMES, items.iter().map(|item| PsValue::string(item)).collect())
-    };
+    let string_list =
+        |items: &[String]| typed_list(&OBJECT_ARRAY_TYPE_NAMES, items.iter().map(PsValue::string).collect());
     match value {
         ParamValue::Text(text) => PsValue::string(text),
         ParamValue::Bool(value) => PsValue::Bool(*value),

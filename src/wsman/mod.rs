@@ -6,6 +6,11 @@ pub mod fault;
 pub mod names;
 pub mod parse;
 pub mod request;
+pub mod response;
+pub mod server;
+pub mod shell;
+pub mod tls;
+pub mod transport;
 
 pub use error::WsmanError;
 pub use fault::WsmanFault;
