@@ -184,7 +184,13 @@ fn shell_error(server: &str, error: ShellError) -> ExchangeError {
     match error {
         ShellError::Wsman(error) => error.to_exchange_error(server),
         ShellError::Psrp(error) => ExchangeError::Protocol { detail: format!("{server}: {error}") },
-        error @ ShellError::PoolNotUsable { .. } => ExchangeError::ShellGone { detail: format!("{server}: {error}") },
+        ShellError::PoolNotUsable { state, error } => {
+            let text = error.as_ref().map(|error| error.message.clone()).unwrap_or_default();
+            // Exchange refuses a runspace over quota by breaking the pool with the quota text.
+            throttling_from_text(&text).unwrap_or_else(|| ExchangeError::ShellGone {
+                detail: format!("{server}: the runspace pool is {state:?}: {text}"),
+            })
+        }
         error @ ShellError::DeadlineExceeded { .. } => ExchangeError::Timeout { detail: format!("{server}: {error}") },
     }
 }
