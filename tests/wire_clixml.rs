@@ -98,7 +98,7 @@ fn value() -> impl Strategy<Value = PsValue> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
 
     #[test]
     fn serialising_then_parsing_is_the_identity(original in value()) {

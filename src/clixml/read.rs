@@ -107,8 +107,8 @@ enum Item<'x> {
 
 struct Parser<'x> {
     reader: Reader<&'x [u8]>,
-    /// `<TN RefId>` -> its type names, for `<TNRef>`.
-    type_names_by_ref: FxHashMap<String, Vec<String>>,
+    /// `<TN RefId>` -> its type names, for `<TNRef>`; `None` when the text has no `<TNRef` at all.
+    type_names_by_ref: Option<FxHashMap<String, Vec<String>>>,
     /// `<Obj RefId>` -> a copy, for `<Ref>`; `None` when the text has no `<Ref` at all.
     objects_by_ref: Option<FxHashMap<String, PsValue>>,
 }
@@ -123,8 +123,10 @@ impl<'x> Parser<'x> {
     fn new(xml: &'x str) -> Parser<'x> {
         let mut reader = Reader::from_str(xml);
         reader.config_mut().check_end_names = true;
+        // Copies are kept only for documents that refer back at all: most messages do not.
         let objects_by_ref = xml.contains("<Ref").then(FxHashMap::default);
-        Parser { reader, type_names_by_ref: FxHashMap::default(), objects_by_ref }
+        let type_names_by_ref = xml.contains("<TNRef").then(FxHashMap::default);
+        Parser { reader, type_names_by_ref, objects_by_ref }
     }
 
     fn offset(&self) -> u64 {
@@ -172,11 +174,10 @@ impl<'x> Parser<'x> {
             let raw = attribute
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(|error| ClixmlError::Xml { offset: self.offset(), detail: error.to_string() })?;
-            let decoded = escape::decode(&raw).into_owned();
             if key.as_ref() == "N" {
-                attributes.name = Some(decoded);
+                attributes.name = Some(escape::decode(&raw).into_owned());
             } else {
-                attributes.ref_id = Some(decoded);
+                attributes.ref_id = Some(raw.into_owned());
             }
         }
         Ok(attributes)
@@ -372,8 +373,8 @@ impl<'x> Parser<'x> {
                 }
             }
         }
-        if let Some(ref_id) = ref_id {
-            self.type_names_by_ref.insert(ref_id, type_names.clone());
+        if let (Some(type_names_by_ref), Some(ref_id)) = (self.type_names_by_ref.as_mut(), ref_id) {
+            type_names_by_ref.insert(ref_id, type_names.clone());
         }
         Ok(type_names)
     }
@@ -381,11 +382,13 @@ impl<'x> Parser<'x> {
     fn resolve_type_names(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Vec<String>, ClixmlError> {
         let offset = self.offset();
         let ref_id = self.attributes(start)?.ref_id.unwrap_or_default();
-        let type_names = self
-            .type_names_by_ref
-            .get(ref_id.as_str())
-            .cloned()
-            .ok_or_else(|| ClixmlError::UnknownRef { element: "TNRef", ref_id: ref_id.to_string(), offset })?;
+        let known =
+            self.type_names_by_ref.as_ref().and_then(|type_names_by_ref| type_names_by_ref.get(ref_id.as_str()));
+        let type_names = known.cloned().ok_or_else(|| ClixmlError::UnknownRef {
+            element: "TNRef",
+            ref_id: ref_id.to_string(),
+            offset,
+        })?;
         if !empty {
             self.skip_to_end(start)?;
         }

@@ -350,3 +350,51 @@ pub fn parse_duration_s(text: &str) -> Option<f64> {
     }
     number.is_empty().then_some(seconds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receive_response(stream_text: &str) -> String {
+        format!(
+            "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:rsp=\"x\"><s:Header><a:Action xmlns:a=\"y\">\
+             http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse</a:Action></s:Header><s:Body>\
+             <rsp:ReceiveResponse><rsp:Stream Name=\"stdout\" CommandId=\"C\">{stream_text}</rsp:Stream>\
+             <rsp:CommandState CommandId=\"C\" State=\"http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done\">\
+             <rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState></rsp:ReceiveResponse></s:Body></s:Envelope>"
+        )
+    }
+
+    #[test]
+    fn a_receive_response_yields_its_streams_and_state() {
+        let envelope = parse_envelope(receive_response("aGk=").as_bytes()).unwrap();
+        assert_eq!(envelope.header.action, "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse");
+        assert_eq!(
+            envelope.body.streams,
+            vec![Stream { name: "stdout".to_string(), command_id: Some("C".to_string()), data: b"hi".to_vec() }]
+        );
+        let state = envelope.body.command_state.unwrap();
+        assert!(state.state.ends_with("/Done"));
+        assert_eq!(state.exit_code, Some(0));
+    }
+
+    #[test]
+    fn bad_envelopes_are_typed_errors_naming_the_problem() {
+        let truncated_base64 = parse_envelope(receive_response("aGk").as_bytes()).unwrap_err();
+        assert!(truncated_base64.to_string().contains("base64 in <Stream>"), "{truncated_base64}");
+        let cut = receive_response("aGk=");
+        let truncated = parse_envelope(&cut.as_bytes()[..cut.len() / 2]).unwrap_err();
+        assert!(matches!(truncated, WsmanError::Malformed { .. }), "{truncated}");
+        assert!(parse_envelope(b"<html><body>404</body></html>").is_err());
+        assert!(parse_envelope(b"\xFF\xFE").is_err());
+        assert!(parse_envelope(b"<s:Envelope><s:Body></s:Header></s:Envelope>").is_err());
+    }
+
+    #[test]
+    fn durations_parse_to_seconds() {
+        assert_eq!(parse_duration_s("PT20S"), Some(20.0));
+        assert_eq!(parse_duration_s("PT7200.000S"), Some(7200.0));
+        assert_eq!(parse_duration_s("P0DT0H1M5S"), Some(65.0));
+        assert_eq!(parse_duration_s("20"), None);
+    }
+}
