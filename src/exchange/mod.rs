@@ -6,6 +6,8 @@
 
 pub mod cmdlets;
 pub mod error;
+pub mod psrp_connector;
+pub mod psrp_server;
 
 use async_trait::async_trait;
 
