@@ -10,3 +10,7 @@ pub mod domain;
 pub mod exchange;
 pub mod mail;
 pub mod tenant;
+pub mod config;
+pub mod ews;
+pub mod graph;
+pub mod testing;

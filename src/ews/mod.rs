@@ -1,0 +1,1 @@
+//! EWS mailer (placeholder until written).

@@ -1,0 +1,1 @@
+//! Loopback fakes (placeholder until written).
