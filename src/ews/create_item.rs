@@ -98,6 +98,7 @@ mod tests {
         assert!(request.contains("<t:Subject>Phone &lt;blocked&gt; &amp; more</t:Subject>"));
         assert!(request.contains("&lt;p class=&quot;x&quot;&gt;Hi&lt;/p&gt;"));
         let elements = flatten(&request).unwrap();
-        assert_eq!(first_text(&elements, "Body"), Some("<p class=\"x\">Hi</p>"));
+        let body = elements.iter().find(|element| element.name() == "Body" && element.is_inside("Message")).unwrap();
+        assert_eq!(body.text, "<p class=\"x\">Hi</p>");
     }
 }
