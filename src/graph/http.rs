@@ -45,7 +45,7 @@ enum Attempt {
     Done(Vec<u8>),
     /// Retry after this wait (None: the backoff decides).
     Retry(TenantError, Option<Duration>),
-    RetryWithNewToken(TenantError),
+    RetryWithNewToken(TenantError, crate::config::Secret),
     Fail(TenantError),
 }
 
@@ -59,12 +59,12 @@ impl GraphHttp {
             let (error, wait) = match outcome {
                 Attempt::Done(body) => return Ok(body),
                 Attempt::Fail(error) => return Err(error),
-                Attempt::RetryWithNewToken(error) => {
+                Attempt::RetryWithNewToken(error, refused) => {
                     if token_renewed {
                         return Err(error);
                     }
                     token_renewed = true;
-                    self.tokens.invalidate().await;
+                    self.tokens.invalidate(&refused).await;
                     continue;
                 }
                 Attempt::Retry(error, wait) => (error, wait),
@@ -109,7 +109,7 @@ impl GraphHttp {
         let body = read_body_limited(response, 64 * 1024).await.unwrap_or_default();
         let detail = describe_failure(url, status, &body);
         Ok(match status {
-            StatusCode::UNAUTHORIZED => Attempt::RetryWithNewToken(TenantError::Unauthorized { detail }),
+            StatusCode::UNAUTHORIZED => Attempt::RetryWithNewToken(TenantError::Unauthorized { detail }, token),
             StatusCode::FORBIDDEN => Attempt::Fail(TenantError::Unauthorized { detail }),
             StatusCode::TOO_MANY_REQUESTS => {
                 let retry_after_ms = retry_after.map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));

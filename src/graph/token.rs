@@ -87,9 +87,13 @@ impl TokenSource {
         Ok(token)
     }
 
-    /// Forgets the cached token (Graph answered 401 to it).
-    pub async fn invalidate(&self) {
-        *self.cache.lock().await = None;
+    /// Forgets the cached token if it is still `refused` (Graph answered 401 to it). Concurrent
+    /// readers refused with the same token then share one new token.
+    pub async fn invalidate(&self, refused: &Secret) {
+        let mut cache = self.cache.lock().await;
+        if cache.as_ref().is_some_and(|cached| cached.access_token.expose() == refused.expose()) {
+            *cache = None;
+        }
     }
 
     /// Token requests sent since this source was made.
