@@ -119,8 +119,8 @@ pub struct ConnectorConfig {
     pub password: Option<SecretSource>,
     pub is_cas_failover_enabled: bool,
     pub enable_parallel_command_support: bool,
-    /// The pool's bound when parallel commands are on (1..=18).
-    pub max_runspaces: u8,
+    /// The pool's bound when parallel commands are on (1..=18); `None`: the default (4).
+    pub max_runspaces: Option<u8>,
     /// Verify Exchange's TLS certificates (EWS, Autodiscover, WinRM). Off only when the admin says so.
     pub tls_verify: bool,
     /// Extra CA certificates (PEM) to trust for Exchange, for an internal CA.
@@ -134,7 +134,7 @@ pub struct ConnectorConfig {
 impl ConnectorConfig {
     /// How many runspaces the connector may open: one unless parallel commands are on.
     pub fn effective_runspaces(&self) -> u8 {
-        if self.enable_parallel_command_support { self.max_runspaces } else { 1 }
+        if self.enable_parallel_command_support { self.max_runspaces.unwrap_or(DEFAULT_MAX_RUNSPACES) } else { 1 }
     }
 }
 

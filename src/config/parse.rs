@@ -192,10 +192,7 @@ fn read_connector(node: Node) -> Result<ConnectorConfig, ConfigError> {
     let number = |name: &str, range: std::ops::RangeInclusive<u64>, default: u64| -> Result<u64, ConfigError> {
         node.child(name)?.map(|child| child.number_value(range)).transpose().map(|value| value.unwrap_or(default))
     };
-    let max_runspaces = match node.child("MaxRunspaces")? {
-        Some(child) => child.number_value(1..=MAX_RUNSPACES_LIMIT)?,
-        None => DEFAULT_MAX_RUNSPACES,
-    };
+    let max_runspaces = node.child("MaxRunspaces")?.map(|child| child.number_value(1..=MAX_RUNSPACES_LIMIT)).transpose()?;
     let quick_sync_interval_s = number("QuickSyncIntervalSeconds", 60..=86_400, DEFAULT_QUICK_SYNC_INTERVAL_S)?;
     let full_sync_interval_s = number("FullSyncIntervalSeconds", 3_600..=2_592_000, DEFAULT_FULL_SYNC_INTERVAL_S)?;
     Ok(ConnectorConfig {

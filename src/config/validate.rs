@@ -195,7 +195,7 @@ fn check_connector(findings: &mut Findings, connector: &ConnectorConfig) {
     {
         findings.error(subject("TrustedCaFile"), format!("{}: {error}", path.display()));
     }
-    if !connector.enable_parallel_command_support && connector.max_runspaces > 1 {
+    if !connector.enable_parallel_command_support && connector.max_runspaces.is_some_and(|runspaces| runspaces > 1) {
         findings.warning(subject("MaxRunspaces"), "ignored: EnableParallelCommandSupport is false (one runspace)");
     }
     if connector.quick_sync_interval_s >= connector.full_sync_interval_s {
