@@ -6,11 +6,11 @@
 
 pub mod clixml;
 pub mod clock;
+pub mod config;
 pub mod domain;
+pub mod ews;
 pub mod exchange;
+pub mod graph;
 pub mod mail;
 pub mod tenant;
-pub mod config;
-pub mod ews;
-pub mod graph;
 pub mod testing;

@@ -198,13 +198,7 @@ const BAD_FILES: &[(&str, &str, u32, u32, &str)] = &[
         1,
         "<User>: appears more than once in <Connector>",
     ),
-    (
-        "not well-formed",
-        "<EasGate>\n  <Tenant Source=\"Simulated\">\n</EasGate>",
-        3,
-        1,
-        "not well-formed XML",
-    ),
+    ("not well-formed", "<EasGate>\n  <Tenant Source=\"Simulated\">\n</EasGate>", 3, 1, "not well-formed XML"),
     (
         "a bad client id",
         "<EasGate>\n <Tenant Source=\"Graph\">\n  <TenantId>contoso.onmicrosoft.com</TenantId>\n  <ClientId>my-app</ClientId>\n </Tenant>\n</EasGate>",
@@ -231,7 +225,9 @@ fn every_bad_file_is_one_error_naming_line_column_and_element() {
                 let message = error.to_string();
                 let position = error.position().map(|position| (position.line, position.column));
                 if position != Some((*line, *column)) || !message.contains(expected) {
-                    failures.push(format!("{what}: got {message:?} at {position:?}, expected {expected:?} at {line}:{column}"));
+                    failures.push(format!(
+                        "{what}: got {message:?} at {position:?}, expected {expected:?} at {line}:{column}"
+                    ));
                 }
                 assert!(!message.contains("hunter2"), "{what}: an inline secret is never echoed");
             }
@@ -246,7 +242,10 @@ fn a_file_error_names_the_file() {
     let path = directory.path().join("easgate.xml");
     std::fs::write(&path, "<EasGate>\n  <Bogus/>\n</EasGate>").unwrap();
     let message = load_config(&path).unwrap_err().to_string();
-    assert!(message.starts_with(&format!("{}: line 2, column 3: <EasGate>: unknown element Bogus", path.display())), "{message}");
+    assert!(
+        message.starts_with(&format!("{}: line 2, column 3: <EasGate>: unknown element Bogus", path.display())),
+        "{message}"
+    );
     let missing = load_config(&directory.path().join("absent.xml")).unwrap_err();
     assert!(matches!(missing, ConfigError::Unreadable { .. }));
 }

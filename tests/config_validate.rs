@@ -81,8 +81,12 @@ fn two_connectors_for_one_organization_are_an_error() {
       <Connector><ExchangeOrganization>Contoso</ExchangeOrganization><ServerUrl>https://b/</ServerUrl><User>u</User></Connector>
     </EasGate>"#;
     let problems = validate(&parse_config(text).unwrap());
-    assert!(problems.iter().any(|problem| problem.severity == Severity::Error
-        && problem.message.contains("same Exchange organization")), "{problems:#?}");
+    assert!(
+        problems.iter().any(
+            |problem| problem.severity == Severity::Error && problem.message.contains("same Exchange organization")
+        ),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -101,5 +105,8 @@ fn a_local_policy_with_graph_needs_group_ids_and_a_readable_notification() {
     let problems = validate(&parse_config(&text).unwrap());
     let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(lines.iter().any(|line| line.contains("\"sales\" is not a GUID")), "{lines:#?}");
-    assert!(lines.iter().any(|line| line.contains("NotificationContentFile") && line.contains("nope.html")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|line| line.contains("NotificationContentFile") && line.contains("nope.html")),
+        "{lines:#?}"
+    );
 }

@@ -134,7 +134,12 @@ async fn redirect_address_then_redirect_url_find_the_server() {
     );
     setup.fake.set_autodiscover("mail.contoso.test", AutodiscoverEndpoint::Pox, AutodiscoverReply::Settings);
     assert_eq!(setup.mailer.ews_url().await.expect("found").as_str(), FAKE_EWS_URL);
-    assert!(setup.fake.seen().contains(&"POST https://autodiscover.fabrikam.test/autodiscover/autodiscover.xml".to_string()));
+    assert!(
+        setup
+            .fake
+            .seen()
+            .contains(&"POST https://autodiscover.fabrikam.test/autodiscover/autodiscover.xml".to_string())
+    );
 }
 
 #[tokio::test]

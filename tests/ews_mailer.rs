@@ -73,8 +73,15 @@ async fn a_notification_is_sent_and_saved_with_its_html_intact() {
     assert_eq!(received.server_version, "Exchange2010_SP2");
     assert_eq!(received.host, "mail.contoso.test");
     assert_eq!(received.subject, mail.subject);
-    assert_eq!(received.html_body, mail.html_body.trim(), "the server reads back the HTML easgate wrote (its reader trims)");
-    assert!(received.html_body.contains("x&quot;; Remove-Mailbox -Identity *; &quot;"), "device id escaped in the HTML");
+    assert_eq!(
+        received.html_body,
+        mail.html_body.trim(),
+        "the server reads back the HTML easgate wrote (its reader trims)"
+    );
+    assert!(
+        received.html_body.contains("x&quot;; Remove-Mailbox -Identity *; &quot;"),
+        "device id escaped in the HTML"
+    );
     assert!(received.html_body.contains("iPhone &lt;15&gt; &amp; co"));
     assert_eq!(setup.fake.credentials_over_plain_http(), 0);
 }
@@ -115,10 +122,13 @@ async fn error_server_busy_as_a_response_message_is_busy_too_and_the_retry_succe
     setup.fake.script_ews(&[EwsReply::ServerBusyMessage]);
     let mailer = setup.mailer();
     let error = mailer.send(&hostile_mail()).await.expect_err("busy");
-    assert_eq!(error, MailError::Busy {
-        detail: "ErrorServerBusy: The server cannot service this request right now. Try again later.".into(),
-        back_off_ms: Some(5_000)
-    });
+    assert_eq!(
+        error,
+        MailError::Busy {
+            detail: "ErrorServerBusy: The server cannot service this request right now. Try again later.".into(),
+            back_off_ms: Some(5_000)
+        }
+    );
     assert!(error.is_retryable());
     mailer.send(&hostile_mail()).await.expect("the retry is sent");
     assert_eq!(setup.fake.sent().len(), 1);
@@ -138,7 +148,10 @@ async fn a_missing_password_file_is_unauthorized_naming_it() {
     let setup = start().await;
     let mut settings = setup.settings(PASSWORD, Some(FAKE_EWS_URL));
     settings.password = SecretSource::File(setup.secrets.path().join("gone.secret"));
-    let error = EwsMailer::with_http_client(settings, setup.fake.client()).send(&hostile_mail()).await.expect_err("no password");
+    let error = EwsMailer::with_http_client(settings, setup.fake.client())
+        .send(&hostile_mail())
+        .await
+        .expect_err("no password");
     assert!(error.to_string().contains("gone.secret"), "{error}");
 }
 
@@ -157,6 +170,10 @@ async fn the_mailer_s_own_client_verifies_certificates_and_trusts_a_configured_c
 
     let mut settings = setup.settings(PASSWORD, Some(&url));
     settings.tls_verify = false;
-    EwsMailer::new(settings).expect("builds").send(&hostile_mail()).await.expect("verification off, as the admin asked");
+    EwsMailer::new(settings)
+        .expect("builds")
+        .send(&hostile_mail())
+        .await
+        .expect("verification off, as the admin asked");
     assert_eq!(setup.fake.sent().len(), 2);
 }

@@ -3,10 +3,10 @@
 use chrono::{TimeZone, Utc};
 use easgate::domain::event::ConnectorRegistered;
 use easgate::domain::vocabulary::{ConnectorKind, SyncKind};
+use easgate::graph::ConnectorObservation;
 use easgate::graph::connector::{
     ConnectorStatus, ConnectorSyncRequest, ExchangeConnector, ExchangeConnectorType, apply_observation, evolve_status,
 };
-use easgate::graph::ConnectorObservation;
 use easgate::tenant::TenantError;
 
 fn registered() -> ExchangeConnector {
@@ -44,14 +44,19 @@ fn graph_s_own_sample_reads_including_future_enum_values() {
     let connector: ExchangeConnector = serde_json::from_str(sample).unwrap();
     assert_eq!(connector.status, ConnectorStatus::UnknownFutureValue);
     assert_eq!(connector.exchange_connector_type, ExchangeConnectorType::Hosted);
-    assert_eq!(connector.last_sync_date_time, Some(Utc.with_ymd_and_hms(2017, 1, 1, 8, 2, 49).unwrap() + chrono::Duration::nanoseconds(320_597_600)));
+    assert_eq!(
+        connector.last_sync_date_time,
+        Some(Utc.with_ymd_and_hms(2017, 1, 1, 8, 2, 49).unwrap() + chrono::Duration::nanoseconds(320_597_600))
+    );
 }
 
 #[test]
 fn a_successful_sync_connects_and_records_the_time() {
     let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 15, 0).unwrap();
-    let (connector, change) =
-        apply_observation(&registered(), &ConnectorObservation::SyncSucceeded { at, server: "cas2.contoso.com".into() });
+    let (connector, change) = apply_observation(
+        &registered(),
+        &ConnectorObservation::SyncSucceeded { at, server: "cas2.contoso.com".into() },
+    );
     assert_eq!(connector.status, ConnectorStatus::Connected);
     assert_eq!(connector.last_sync_date_time, Some(at));
     assert_eq!(connector.server_name, "cas2.contoso.com");
@@ -68,8 +73,10 @@ fn a_successful_sync_connects_and_records_the_time() {
 #[test]
 fn an_authentication_failure_or_a_failed_read_disconnects_with_a_reason() {
     let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 15, 0).unwrap();
-    let (connected, _) = apply_observation(&registered(), &ConnectorObservation::SyncSucceeded { at, server: String::new() });
-    let refused = TenantError::Unauthorized { detail: "token endpoint answered 401: invalid_client AADSTS7000222".into() };
+    let (connected, _) =
+        apply_observation(&registered(), &ConnectorObservation::SyncSucceeded { at, server: String::new() });
+    let refused =
+        TenantError::Unauthorized { detail: "token endpoint answered 401: invalid_client AADSTS7000222".into() };
     let observation = ConnectorObservation::from_tenant_error(&refused);
     assert!(matches!(observation, ConnectorObservation::AuthenticationFailed { .. }));
     let (disconnected, change) = apply_observation(&connected, &observation);
@@ -85,11 +92,14 @@ fn an_authentication_failure_or_a_failed_read_disconnects_with_a_reason() {
     assert_eq!(change, None, "already disconnected");
 
     let mut replayed = connected.clone();
-    evolve_status(&mut replayed, &easgate::domain::event::ConnectorStatusChanged {
-        connector_id: connected.id.clone(),
-        status: "disconnected".into(),
-        reason: String::new(),
-    });
+    evolve_status(
+        &mut replayed,
+        &easgate::domain::event::ConnectorStatusChanged {
+            connector_id: connected.id.clone(),
+            status: "disconnected".into(),
+            reason: String::new(),
+        },
+    );
     assert_eq!(replayed.status, ConnectorStatus::Disconnected);
 }
 

@@ -113,7 +113,10 @@ async fn a_429_without_retry_after_backs_off() {
 #[tokio::test]
 async fn a_retry_after_longer_than_the_limit_fails_as_throttled() {
     let setup = graph_common::start_contoso().await;
-    setup.fake.add_fault(ScriptedFault::always(FaultTarget::ManagedDevices, FaultKind::Throttle { retry_after_s: Some(3_600) }));
+    setup.fake.add_fault(ScriptedFault::always(
+        FaultTarget::ManagedDevices,
+        FaultKind::Throttle { retry_after_s: Some(3_600) },
+    ));
     let error = read_error(&setup, GraphLimits::default()).await;
     assert_eq!(
         error,

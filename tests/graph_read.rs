@@ -51,7 +51,10 @@ async fn a_read_of_the_recorded_tenant_maps_every_field() {
     let user = |upn: &str| snapshot.users.iter().find(|user| user.upn == upn).expect("user present");
     assert!(user("alice@contoso.test").licensed);
     assert_eq!(user("alice@contoso.test").groups, vec![CONTOSO_INCLUDED_GROUP.to_string()]);
-    assert_eq!(user("bob@contoso.test").groups, vec![CONTOSO_INCLUDED_GROUP.to_string(), CONTOSO_EXCLUDED_GROUP.to_string()]);
+    assert_eq!(
+        user("bob@contoso.test").groups,
+        vec![CONTOSO_INCLUDED_GROUP.to_string(), CONTOSO_EXCLUDED_GROUP.to_string()]
+    );
     assert!(!user("carol@contoso.test").licensed, "a suspended SCO plan is no licence");
     assert!(!user("dave@contoso.test").licensed, "no SCO plan");
     assert_eq!(user("dave@contoso.test").mail, "");
@@ -64,7 +67,10 @@ async fn a_read_of_the_recorded_tenant_maps_every_field() {
     assert_eq!(policy.excluded_groups, vec![CONTOSO_EXCLUDED_GROUP.to_string()]);
     let rules: Vec<(&str, RuleMatch, AccessLevel)> =
         policy.access_rules.iter().map(|rule| (rule.device_class.as_str(), rule.rule_match, rule.access)).collect();
-    assert_eq!(rules, vec![("iPhone", RuleMatch::Family, AccessLevel::Allow), ("SM-G900F", RuleMatch::Model, AccessLevel::Block)]);
+    assert_eq!(
+        rules,
+        vec![("iPhone", RuleMatch::Family, AccessLevel::Allow), ("SM-G900F", RuleMatch::Model, AccessLevel::Block)]
+    );
     assert!(policy.notification.contains("Grüße"), "base64 UTF-8 HTML decoded: {}", policy.notification);
     assert!(policy.notification.contains("{{EnrollmentUrl}}"));
 }
@@ -78,11 +84,17 @@ async fn the_reads_are_exactly_the_calls_of_the_design() {
     assert_eq!(
         urls,
         vec![
-            format!("/v1.0/deviceManagement/managedDevices?$select=id,userPrincipalName,easDeviceId,easActivated,\
+            format!(
+                "/v1.0/deviceManagement/managedDevices?$select=id,userPrincipalName,easDeviceId,easActivated,\
 complianceState,managementState,azureADDeviceId,azureADRegistered,deviceName,operatingSystem,model,enrolledDateTime,\
-lastSyncDateTime"),
-            format!("/v1.0/groups/{CONTOSO_INCLUDED_GROUP}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999&$count=true"),
-            format!("/v1.0/groups/{CONTOSO_EXCLUDED_GROUP}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999&$count=true"),
+lastSyncDateTime"
+            ),
+            format!(
+                "/v1.0/groups/{CONTOSO_INCLUDED_GROUP}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999&$count=true"
+            ),
+            format!(
+                "/v1.0/groups/{CONTOSO_EXCLUDED_GROUP}/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999&$count=true"
+            ),
             "/v1.0/users?$select=id,userPrincipalName,mail,assignedPlans&$top=999".to_string(),
         ]
     );
@@ -111,9 +123,10 @@ async fn a_local_policy_is_not_read_from_graph_but_its_groups_are_expanded() {
         access_rules: vec![],
         notification: String::new(),
     };
-    let settings = setup
-        .fake
-        .graph_settings(setup.secret_file(easgate::testing::fake_graph::FAKE_CLIENT_SECRET), PolicyOrigin::Local(local));
+    let settings = setup.fake.graph_settings(
+        setup.secret_file(easgate::testing::fake_graph::FAKE_CLIENT_SECRET),
+        PolicyOrigin::Local(local),
+    );
     let snapshot = setup.tenant(settings).read(None).await.expect("the read succeeds");
     assert_eq!(snapshot.policy, None, "the policy comes from the configuration");
     assert!(setup.fake.first_page_urls().iter().all(|url| !url.starts_with("/beta")));

@@ -52,7 +52,13 @@ impl<'a> Node<'a> {
         }
         for attribute in &self.element.attributes {
             if !attributes.contains(&attribute.name.as_str()) && !is_namespace_declaration(&attribute.name) {
-                return Err(unknown_name(attribute.position, &self.element.name, &attribute.name, "attribute", attributes));
+                return Err(unknown_name(
+                    attribute.position,
+                    &self.element.name,
+                    &attribute.name,
+                    "attribute",
+                    attributes,
+                ));
             }
         }
         if !text_allowed && !self.element.text.is_empty() {
@@ -84,7 +90,11 @@ impl<'a> Node<'a> {
     }
 
     pub fn attribute_error(&self, attribute: &XmlAttribute, message: impl Into<String>) -> ConfigError {
-        ConfigError::at(attribute.position, &self.element.name, format!("attribute {}: {}", attribute.name, message.into()))
+        ConfigError::at(
+            attribute.position,
+            &self.element.name,
+            format!("attribute {}: {}", attribute.name, message.into()),
+        )
     }
 
     /// The text of a leaf element (no children, no attributes); empty text is an error.

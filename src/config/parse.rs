@@ -18,8 +18,8 @@ pub const MAX_CONNECTORS: usize = 64;
 /// Reads and parses the file at `path`; errors name the file, line and column.
 pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let display = path.display().to_string();
-    let metadata =
-        std::fs::metadata(path).map_err(|error| ConfigError::Unreadable { path: display.clone(), detail: error.to_string() })?;
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| ConfigError::Unreadable { path: display.clone(), detail: error.to_string() })?;
     if metadata.len() > crate::config::xml_tree::MAX_FILE_BYTES as u64 {
         return Err(ConfigError::Unreadable { path: display, detail: "the file is larger than 1 MiB".to_string() });
     }
@@ -56,10 +56,9 @@ pub fn parse_config(text: &str) -> Result<Config, ConfigError> {
 fn read_admin_api(node: Node) -> Result<AdminApiConfig, ConfigError> {
     node.check_shape(&[], &["Listen", "TokenFile"], false)?;
     let listen_attribute = node.attribute("Listen").ok_or_else(|| node.error("attribute Listen is missing"))?;
-    let listen: SocketAddr = listen_attribute
-        .value
-        .parse()
-        .map_err(|_| node.attribute_error(listen_attribute, format!("{:?} is not an address:port", listen_attribute.value)))?;
+    let listen: SocketAddr = listen_attribute.value.parse().map_err(|_| {
+        node.attribute_error(listen_attribute, format!("{:?} is not an address:port", listen_attribute.value))
+    })?;
     let token_attribute = node.attribute("TokenFile").ok_or_else(|| node.error("attribute TokenFile is missing"))?;
     let token = SecretSource::parse(&token_attribute.value)
         .map_err(|message| node.attribute_error(token_attribute, message))?
@@ -68,7 +67,8 @@ fn read_admin_api(node: Node) -> Result<AdminApiConfig, ConfigError> {
 }
 
 fn read_tenant(node: Node) -> Result<TenantSource, ConfigError> {
-    let source = node.attribute("Source").ok_or_else(|| node.error("attribute Source is missing (Graph | Simulated)"))?;
+    let source =
+        node.attribute("Source").ok_or_else(|| node.error("attribute Source is missing (Graph | Simulated)"))?;
     match source.value.as_str() {
         "Simulated" => {
             node.check_shape(&[], &["Source"], false)?;
@@ -136,9 +136,12 @@ fn read_proxy(node: Node) -> Result<Option<ProxyConfig>, ConfigError> {
         return Ok(None);
     };
     let url = parse_url(url_attribute.value.trim()).map_err(|message| node.attribute_error(url_attribute, message))?;
-    let user = node.attribute("User").map(|attribute| attribute.value.trim().to_string()).filter(|user| !user.is_empty());
+    let user =
+        node.attribute("User").map(|attribute| attribute.value.trim().to_string()).filter(|user| !user.is_empty());
     let password = match node.attribute("PasswordFile") {
-        Some(attribute) => SecretSource::parse(&attribute.value).map_err(|message| node.attribute_error(attribute, message))?,
+        Some(attribute) => {
+            SecretSource::parse(&attribute.value).map_err(|message| node.attribute_error(attribute, message))?
+        }
         None => None,
     };
     if password.is_some() && user.is_none() {
@@ -169,7 +172,9 @@ fn read_connector(node: Node) -> Result<ConnectorConfig, ConfigError> {
     node.check_shape(&CONNECTOR_CHILDREN, &[], false)?;
     let exchange_organization = node.required_child("ExchangeOrganization")?.leaf_text()?.to_string();
     let server_kind = match node.child("ServerKind")? {
-        Some(child) => child.choice_value(&[("OnPremises", ConnectorKind::OnPremises), ("Hosted", ConnectorKind::Hosted)])?,
+        Some(child) => {
+            child.choice_value(&[("OnPremises", ConnectorKind::OnPremises), ("Hosted", ConnectorKind::Hosted)])?
+        }
         None => ConnectorKind::OnPremises,
     };
     let server_url = node.required_child("ServerUrl")?.url_value()?;
@@ -192,7 +197,8 @@ fn read_connector(node: Node) -> Result<ConnectorConfig, ConfigError> {
     let number = |name: &str, range: std::ops::RangeInclusive<u64>, default: u64| -> Result<u64, ConfigError> {
         node.child(name)?.map(|child| child.number_value(range)).transpose().map(|value| value.unwrap_or(default))
     };
-    let max_runspaces = node.child("MaxRunspaces")?.map(|child| child.number_value(1..=MAX_RUNSPACES_LIMIT)).transpose()?;
+    let max_runspaces =
+        node.child("MaxRunspaces")?.map(|child| child.number_value(1..=MAX_RUNSPACES_LIMIT)).transpose()?;
     let quick_sync_interval_s = number("QuickSyncIntervalSeconds", 60..=86_400, DEFAULT_QUICK_SYNC_INTERVAL_S)?;
     let full_sync_interval_s = number("FullSyncIntervalSeconds", 3_600..=2_592_000, DEFAULT_FULL_SYNC_INTERVAL_S)?;
     Ok(ConnectorConfig {
@@ -254,7 +260,8 @@ pub fn is_domain_name(text: &str) -> bool {
 pub fn is_mail_address(text: &str) -> bool {
     match text.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && !local.chars().any(|character| character.is_whitespace() || character == '@')
+            !local.is_empty()
+                && !local.chars().any(|character| character.is_whitespace() || character == '@')
                 && is_domain_name(domain)
         }
         None => false,

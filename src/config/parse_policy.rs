@@ -124,8 +124,9 @@ fn read_access_rule(node: Node) -> Result<PolicyAccessRule, ConfigError> {
     let rule_match = choice(type_attribute.value.trim(), &match_choices)
         .ok_or_else(|| node.attribute_error(type_attribute, expected_one_of(&type_attribute.value, &match_choices)))?;
     let level_attribute = required("AccessLevel")?;
-    let access = choice(level_attribute.value.trim(), &ACCESS_LEVELS)
-        .ok_or_else(|| node.attribute_error(level_attribute, expected_one_of(&level_attribute.value, &ACCESS_LEVELS)))?;
+    let access = choice(level_attribute.value.trim(), &ACCESS_LEVELS).ok_or_else(|| {
+        node.attribute_error(level_attribute, expected_one_of(&level_attribute.value, &ACCESS_LEVELS))
+    })?;
     Ok(PolicyAccessRule { device_class, rule_match, access })
 }
 

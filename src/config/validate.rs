@@ -188,7 +188,10 @@ fn check_connector(findings: &mut Findings, connector: &ConnectorConfig) {
         findings.error(subject("ServerUrl"), "Basic authentication over plain http would send the password in clear");
     }
     if !connector.tls_verify {
-        findings.warning(subject("TlsVerify"), "certificates are not verified: anyone on the path can impersonate Exchange");
+        findings.warning(
+            subject("TlsVerify"),
+            "certificates are not verified: anyone on the path can impersonate Exchange",
+        );
     }
     if let Some(path) = &connector.trusted_ca_file
         && let Err(error) = std::fs::read(path)
@@ -211,7 +214,8 @@ fn check_connector(findings: &mut Findings, connector: &ConnectorConfig) {
                 && url.scheme() != "https"
                 && !is_loopback_url(url)
             {
-                findings.error(subject("ExchangeWebServiceURL"), "EWS over plain http would send the password in clear");
+                findings
+                    .error(subject("ExchangeWebServiceURL"), "EWS over plain http would send the password in clear");
             }
         }
         None => findings.warning(subject("Notification"), "no notification account: quarantined users get no mail"),

@@ -90,7 +90,11 @@ struct OpenElement {
 /// Reads `source` into a tree. Errors name the line and column.
 pub fn parse_tree(source: &str) -> Result<XmlElement, ConfigError> {
     if source.len() > MAX_FILE_BYTES {
-        return Err(ConfigError::at(Position { line: 1, column: 1 }, "", format!("the file is larger than {MAX_FILE_BYTES} bytes")));
+        return Err(ConfigError::at(
+            Position { line: 1, column: 1 },
+            "",
+            format!("the file is larger than {MAX_FILE_BYTES} bytes"),
+        ));
     }
     let index = LineIndex::new(source);
     let mut reader = Reader::from_str(source);
@@ -126,7 +130,8 @@ pub fn parse_tree(source: &str) -> Result<XmlElement, ConfigError> {
                     return Err(ConfigError::at(here, "", "an end tag without a start tag"));
                 };
                 let mut element = open.element;
-                element.text_position = open.text_offset.map(|offset| index.position(offset)).unwrap_or(element.position);
+                element.text_position =
+                    open.text_offset.map(|offset| index.position(offset)).unwrap_or(element.position);
                 element.text = element.text.trim().to_string();
                 close_element(&mut stack, &mut root, element);
             }
@@ -162,15 +167,20 @@ fn check_limits(depth: usize, element_count: usize, here: Position, name: &str) 
     Ok(())
 }
 
-fn open_element(start: &BytesStart, source: &str, index: &LineIndex, tag_offset: usize) -> Result<XmlElement, ConfigError> {
+fn open_element(
+    start: &BytesStart,
+    source: &str,
+    index: &LineIndex,
+    tag_offset: usize,
+) -> Result<XmlElement, ConfigError> {
     let name = start.name().as_ref().to_string();
     let position = index.position(tag_offset);
     let tag_end = source[tag_offset..].find('>').map(|end| tag_offset + end).unwrap_or(source.len());
     let tag_text = &source[tag_offset..tag_end];
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
-        let attribute = attribute
-            .map_err(|error| ConfigError::at(position, &name, format!("a malformed attribute: {error}")))?;
+        let attribute =
+            attribute.map_err(|error| ConfigError::at(position, &name, format!("a malformed attribute: {error}")))?;
         let attribute_name = attribute.key.as_ref().to_string();
         let value = attribute
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)

@@ -134,7 +134,11 @@ fn domain_of(address: &str) -> Result<&str, MailError> {
 }
 
 fn dialect_of(url: &str) -> Dialect {
-    if url.to_ascii_lowercase().split('?').next().unwrap_or("").ends_with(".svc") { Dialect::Soap } else { Dialect::Pox }
+    if url.to_ascii_lowercase().split('?').next().unwrap_or("").ends_with(".svc") {
+        Dialect::Soap
+    } else {
+        Dialect::Pox
+    }
 }
 
 enum EndpointFailure {
@@ -156,7 +160,9 @@ async fn ask(
     }
     let (body, request) = match dialect {
         Dialect::Pox => (pox_request(address), client.post(url)),
-        Dialect::Soap => (soap_request(address, url), client.post(url).header("SOAPAction", SOAP_ACTION_GET_USER_SETTINGS)),
+        Dialect::Soap => {
+            (soap_request(address, url), client.post(url).header("SOAPAction", SOAP_ACTION_GET_USER_SETTINGS))
+        }
     };
     let response = request
         .header(CONTENT_TYPE, POX_CONTENT_TYPE)

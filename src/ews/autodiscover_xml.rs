@@ -77,7 +77,8 @@ pub fn parse_pox_reply(xml: &str) -> Result<AutodiscoverAnswer, String> {
     }
     match text_inside(&elements, "Action", "Account") {
         Some("redirectAddr") => {
-            let address = text_inside(&elements, "RedirectAddr", "Account").ok_or("redirectAddr without RedirectAddr")?;
+            let address =
+                text_inside(&elements, "RedirectAddr", "Account").ok_or("redirectAddr without RedirectAddr")?;
             Ok(AutodiscoverAnswer::RedirectAddress(address.to_string()))
         }
         Some("redirectUrl") => {
@@ -113,7 +114,8 @@ fn pox_ews_url(elements: &[FlatElement]) -> Result<AutodiscoverAnswer, String> {
 pub fn parse_soap_reply(xml: &str) -> Result<AutodiscoverAnswer, String> {
     let elements = flatten(xml)?;
     if elements.iter().any(|element| element.name() == "Fault") {
-        let message = elements.iter().find(|element| element.name() == "faultstring").map(|element| element.text.as_str());
+        let message =
+            elements.iter().find(|element| element.name() == "faultstring").map(|element| element.text.as_str());
         return Ok(AutodiscoverAnswer::NotHere(format!("SOAP fault: {}", message.unwrap_or(""))));
     }
     let user_code = text_inside(&elements, "ErrorCode", "UserResponse")

@@ -65,7 +65,10 @@ fn fault_error(elements: &[FlatElement], _fault: &FlatElement) -> MailError {
 
 fn ews_error(code: String, message: String, back_off_ms: Option<u64>) -> MailError {
     match code.as_str() {
-        "ErrorServerBusy" | "ErrorTimeoutExpired" | "ErrorInternalServerTransientError" | "ErrorMailboxStoreUnavailable"
+        "ErrorServerBusy"
+        | "ErrorTimeoutExpired"
+        | "ErrorInternalServerTransientError"
+        | "ErrorMailboxStoreUnavailable"
         | "ErrorConnectionFailed" => MailError::Busy { detail: format!("{code}: {message}"), back_off_ms },
         "ErrorAccessDenied" | "ErrorInvalidCredentials" | "ErrorNotAllowedExternalSharingByPolicy" => {
             MailError::Unauthorized { detail: format!("{code}: {message}") }

@@ -93,7 +93,8 @@ impl EwsSettings {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         if let Some(proxy) = &self.proxy {
-            builder = builder.proxy(crate::graph::error::build_proxy(proxy).map_err(|error| invalid(error.to_string()))?);
+            builder =
+                builder.proxy(crate::graph::error::build_proxy(proxy).map_err(|error| invalid(error.to_string()))?);
         }
         builder.build().map_err(|error| invalid(error.to_string()))
     }
@@ -164,14 +165,18 @@ impl EwsMailer {
         let status = response.status();
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                return Err(MailError::Unauthorized { detail: format!("EWS answered {status} for {}", self.settings.account) });
+                return Err(MailError::Unauthorized {
+                    detail: format!("EWS answered {status} for {}", self.settings.account),
+                });
             }
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
                 return Err(MailError::Busy { detail: format!("EWS answered {status}"), back_off_ms: None });
             }
             _ => {}
         }
-        let body = read_text_limited(response, xml::MAX_REPLY_BYTES).await.map_err(|detail| MailError::Unreachable { detail })?;
+        let body = read_text_limited(response, xml::MAX_REPLY_BYTES)
+            .await
+            .map_err(|detail| MailError::Unreachable { detail })?;
         // EWS answers 200 with a response message, or 500 with a SOAP fault.
         if status.is_success() || (status == StatusCode::INTERNAL_SERVER_ERROR && body.contains("Fault")) {
             return create_item::parse_create_item_reply(&body);

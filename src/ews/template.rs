@@ -55,7 +55,11 @@ pub fn notification_html(policy_html: &str, details: &NotificationDetails) -> St
 
 /// The mail to send to `to` about the device.
 pub fn notification_mail(to: &str, policy_html: &str, details: &NotificationDetails) -> Mail {
-    Mail { to: to.to_string(), subject: notification_subject(details), html_body: notification_html(policy_html, details) }
+    Mail {
+        to: to.to_string(),
+        subject: notification_subject(details),
+        html_body: notification_html(policy_html, details),
+    }
 }
 
 fn enrollment_url(details: &NotificationDetails) -> &str {

@@ -13,10 +13,8 @@ const MAX_EVENTS: usize = 200_000;
 
 /// `text` escaped for XML content or an attribute value.
 pub fn xml_text(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|character| if is_xml_char(character) { character } else { '\u{FFFD}' })
-        .collect();
+    let cleaned: String =
+        text.chars().map(|character| if is_xml_char(character) { character } else { '\u{FFFD}' }).collect();
     escape(cleaned.as_str()).into_owned()
 }
 

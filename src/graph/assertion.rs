@@ -63,7 +63,9 @@ impl ClientCertificate {
             .map_err(|error| unusable(format!("the CERTIFICATE block is malformed: {error}")))?;
         let text = std::str::from_utf8(pem).map_err(|_| unusable("not a PEM text file"))?;
         if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-            return Err(unusable("the private key is encrypted; easgate needs it unencrypted (protect the file instead)"));
+            return Err(unusable(
+                "the private key is encrypted; easgate needs it unencrypted (protect the file instead)",
+            ));
         }
         let key_block = private_key_block(text).ok_or_else(|| unusable("no PRIVATE KEY block"))?;
         let key = EncodingKey::from_rsa_pem(key_block.as_bytes())

@@ -45,7 +45,8 @@ impl RequestBudget {
                     return;
                 }
                 Some(wait) => {
-                    self.waited_ms_total.fetch_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+                    self.waited_ms_total
+                        .fetch_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
                     clock.sleep(wait).await;
                 }
             }

@@ -38,10 +38,15 @@ impl ConnectorStatus {
         }
     }
     pub fn parse(text: &str) -> ConnectorStatus {
-        [ConnectorStatus::None, ConnectorStatus::ConnectionPending, ConnectorStatus::Connected, ConnectorStatus::Disconnected]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .unwrap_or(ConnectorStatus::UnknownFutureValue)
+        [
+            ConnectorStatus::None,
+            ConnectorStatus::ConnectionPending,
+            ConnectorStatus::Connected,
+            ConnectorStatus::Disconnected,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .unwrap_or(ConnectorStatus::UnknownFutureValue)
     }
 }
 
@@ -159,7 +164,9 @@ impl ConnectorObservation {
     /// How a failed tenant read counts.
     pub fn from_tenant_error(error: &TenantError) -> ConnectorObservation {
         match error {
-            TenantError::Unauthorized { .. } => ConnectorObservation::AuthenticationFailed { reason: error.to_string() },
+            TenantError::Unauthorized { .. } => {
+                ConnectorObservation::AuthenticationFailed { reason: error.to_string() }
+            }
             _ => ConnectorObservation::ReadFailed { reason: error.to_string() },
         }
     }

@@ -70,8 +70,8 @@ impl GraphManagedDevice {
             return None;
         }
         let eas_device_id = non_empty(self.eas_device_id);
-        let entra_device_id = non_empty(self.azure_ad_device_id)
-            .filter(|id| id != NIL_GUID && self.azure_ad_registered == Some(true));
+        let entra_device_id =
+            non_empty(self.azure_ad_device_id).filter(|id| id != NIL_GUID && self.azure_ad_registered == Some(true));
         let registration = match (&eas_device_id, &entra_device_id) {
             (Some(eas), Some(entra)) => Some(EntraRegistration {
                 eas_device_id: eas.clone(),
@@ -118,9 +118,9 @@ pub struct AssignedPlan {
 impl GraphUser {
     /// Licensed for Intune: an enabled plan of the service `SCO`.
     pub fn has_intune_plan(&self) -> bool {
-        self.assigned_plans.iter().any(|plan| {
-            plan.service.as_deref() == Some("SCO") && plan.capability_status.as_deref() == Some("Enabled")
-        })
+        self.assigned_plans
+            .iter()
+            .any(|plan| plan.service.as_deref() == Some("SCO") && plan.capability_status.as_deref() == Some("Enabled"))
     }
 }
 

@@ -46,7 +46,10 @@ where
     while let Some(url) = next.take() {
         if stats.pages >= http.limits.max_pages_per_collection {
             return Err(TenantError::Malformed {
-                detail: format!("{what}: more than {} pages; the collection never ends", http.limits.max_pages_per_collection),
+                detail: format!(
+                    "{what}: more than {} pages; the collection never ends",
+                    http.limits.max_pages_per_collection
+                ),
             });
         }
         if !seen.insert(url.clone()) {
@@ -77,14 +80,11 @@ where
 }
 
 /// GETs one object (the policy singletons).
-pub async fn read_object<T: DeserializeOwned>(
-    http: &GraphHttp,
-    url: &str,
-    what: &str,
-) -> Result<T, TenantError> {
+pub async fn read_object<T: DeserializeOwned>(http: &GraphHttp, url: &str, what: &str) -> Result<T, TenantError> {
     let body = http.get(url, &HeaderMap::new()).await?;
-    serde_json::from_slice(&body)
-        .map_err(|error| TenantError::Malformed { detail: format!("{what}: the reply is not the expected object: {error}") })
+    serde_json::from_slice(&body).map_err(|error| TenantError::Malformed {
+        detail: format!("{what}: the reply is not the expected object: {error}"),
+    })
 }
 
 fn origin_of(url: &str) -> Result<url::Origin, TenantError> {

@@ -68,8 +68,12 @@ impl GraphTenant {
     ) -> Result<GraphTenant, GraphBuildError> {
         let certificate = match &settings.credential {
             GraphCredential::ClientCertificate(source) => {
-                let pem = source.read_bytes().map_err(|error| GraphBuildError::Credential { detail: error.to_string() })?;
-                Some(ClientCertificate::from_pem(&pem).map_err(|error| GraphBuildError::Credential { detail: error.to_string() })?)
+                let pem =
+                    source.read_bytes().map_err(|error| GraphBuildError::Credential { detail: error.to_string() })?;
+                Some(
+                    ClientCertificate::from_pem(&pem)
+                        .map_err(|error| GraphBuildError::Credential { detail: error.to_string() })?,
+                )
             }
             GraphCredential::ClientSecret(_) => None,
         };

@@ -133,7 +133,10 @@ impl TokenSource {
                 let assertion = certificate
                     .assertion(&token_url, &self.settings.client_id, self.clock.now())
                     .map_err(|error| TenantError::Unauthorized { detail: error.to_string() })?;
-                form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()));
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+                ));
                 form.push(("client_assertion", assertion));
             }
         }

@@ -228,7 +228,12 @@ async fn create_item(
         return xml_response(StatusCode::BAD_REQUEST, String::new());
     };
     let attribute = |element: &str, name: &str| {
-        elements.iter().find(|found| found.name() == element).and_then(|found| found.attribute(name)).unwrap_or("").to_string()
+        elements
+            .iter()
+            .find(|found| found.name() == element)
+            .and_then(|found| found.attribute(name))
+            .unwrap_or("")
+            .to_string()
     };
     match reply {
         EwsReply::InvalidRecipients => return xml_response(StatusCode::OK, INVALID_RECIPIENTS.to_string()),

@@ -104,7 +104,8 @@ impl FakeTenantData {
     pub fn generated(devices: usize) -> FakeTenantData {
         let users = devices.div_ceil(2).max(1);
         let mut group_members = HashMap::new();
-        group_members.insert(GENERATED_GROUP.to_string(), FakeRecords::Generated { count: users, make: generated_member });
+        group_members
+            .insert(GENERATED_GROUP.to_string(), FakeRecords::Generated { count: users, make: generated_member });
         let contoso = FakeTenantData::contoso();
         FakeTenantData {
             managed_devices: FakeRecords::Generated { count: devices, make: generated_device },

@@ -54,7 +54,11 @@ async fn token(
     }
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
     if tenant != FAKE_TENANT_ID {
-        return token_error(StatusCode::BAD_REQUEST, "invalid_request", &format!("AADSTS90002: Tenant '{tenant}' not found."));
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("AADSTS90002: Tenant '{tenant}' not found."),
+        );
     }
     if field("grant_type") != "client_credentials" {
         return token_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "AADSTS70003: unsupported grant type");
@@ -63,7 +67,11 @@ async fn token(
         return token_error(StatusCode::BAD_REQUEST, "unauthorized_client", "AADSTS700016: Application not found.");
     }
     if field("scope") != format!("{}/.default", state.base_url) {
-        return token_error(StatusCode::BAD_REQUEST, "invalid_scope", "AADSTS70011: The provided value for scope is not valid.");
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "AADSTS70011: The provided value for scope is not valid.",
+        );
     }
     let token_url = format!("{}/{tenant}/oauth2/v2.0/token", state.base_url);
     let accepted = match (form.get("client_secret"), form.get("client_assertion")) {
@@ -72,7 +80,8 @@ async fn token(
         (Some(_), None) => Err(TOKEN_INVALID_SECRET.to_string()),
         (None, Some(assertion)) => check_assertion(assertion, field("client_assertion_type"), &token_url),
         _ => Err(json!({"error": "invalid_request", "error_description": "AADSTS7000216: client_assertion, \
-client_secret or request is required."}).to_string()),
+client_secret or request is required."})
+        .to_string()),
     };
     match accepted {
         Err(body) => json_response(StatusCode::UNAUTHORIZED, body),
@@ -141,7 +150,10 @@ fn fault_response(state: &FakeGraphState, fault: FaultKind) -> Option<Response> 
             }
             Some(response)
         }
-        FaultKind::Unavailable => Some(json_response(StatusCode::SERVICE_UNAVAILABLE, r#"{"error":{"code":"ServiceUnavailable","message":"Service unavailable."}}"#)),
+        FaultKind::Unavailable => Some(json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error":{"code":"ServiceUnavailable","message":"Service unavailable."}}"#,
+        )),
         FaultKind::Unauthorized => Some(json_response(StatusCode::UNAUTHORIZED, ERROR_401)),
         FaultKind::Forbidden => Some(json_response(StatusCode::FORBIDDEN, ERROR_403)),
         FaultKind::RevokeTokens => {
@@ -195,7 +207,12 @@ fn page_size(query: &HashMap<String, String>, default: usize) -> usize {
 
 /// The nextLink: the same path and query with a new opaque `$skiptoken`.
 fn next_link(state: &FakeGraphState, uri: &axum::http::Uri, offset: usize) -> String {
-    let kept: Vec<&str> = uri.query().unwrap_or("").split('&').filter(|part| !part.starts_with("$skiptoken=") && !part.is_empty()).collect();
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|part| !part.starts_with("$skiptoken=") && !part.is_empty())
+        .collect();
     let mut query = kept.join("&");
     if !query.is_empty() {
         query.push('&');
@@ -224,7 +241,10 @@ fn collection_page(state: &FakeGraphState, request: CollectionRequest, records: 
     let context = format!("{}/v1.0/$metadata#collection", state.base_url);
     match fault {
         Some(FaultKind::MalformedJson) => {
-            return json_response(StatusCode::OK, format!(r#"{{"@odata.context":"{context}","value":[{{"id":"broken","#));
+            return json_response(
+                StatusCode::OK,
+                format!(r#"{{"@odata.context":"{context}","value":[{{"id":"broken","#),
+            );
         }
         Some(FaultKind::EndlessBody) => return endless_body(),
         _ => {}
@@ -243,7 +263,8 @@ fn collection_page(state: &FakeGraphState, request: CollectionRequest, records: 
 
 fn endless_body() -> Response {
     let opening = futures::stream::once(async { Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"value\":[")) });
-    let records = futures::stream::repeat_with(|| Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"id\":\"again\"},")));
+    let records =
+        futures::stream::repeat_with(|| Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"id\":\"again\"},")));
     json_response(StatusCode::OK, Body::from_stream(futures::StreamExt::chain(opening, records)))
 }
 
@@ -253,8 +274,13 @@ async fn managed_devices(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let request =
-        CollectionRequest { uri: &uri, query: &query, headers: &headers, target: FaultTarget::ManagedDevices, page_size: state.device_page_size };
+    let request = CollectionRequest {
+        uri: &uri,
+        query: &query,
+        headers: &headers,
+        target: FaultTarget::ManagedDevices,
+        page_size: state.device_page_size,
+    };
     collection_page(&state, request, &state.data.managed_devices)
 }
 
@@ -265,7 +291,8 @@ async fn users(
     headers: HeaderMap,
 ) -> Response {
     let page_size = page_size(&query, 100);
-    let request = CollectionRequest { uri: &uri, query: &query, headers: &headers, target: FaultTarget::Users, page_size };
+    let request =
+        CollectionRequest { uri: &uri, query: &query, headers: &headers, target: FaultTarget::Users, page_size };
     collection_page(&state, request, &state.data.users)
 }
 
@@ -279,7 +306,8 @@ async fn group_members(
     let page_size = page_size(&query, 100);
     let empty = FakeRecords::Recorded(Vec::new());
     let records = state.data.group_members.get(&group).unwrap_or(&empty);
-    let request = CollectionRequest { uri: &uri, query: &query, headers: &headers, target: FaultTarget::GroupMembers, page_size };
+    let request =
+        CollectionRequest { uri: &uri, query: &query, headers: &headers, target: FaultTarget::GroupMembers, page_size };
     collection_page(&state, request, records)
 }
 

@@ -11,4 +11,5 @@ pub mod fake_ews;
 pub mod fake_graph;
 pub mod fake_graph_data;
 pub mod fake_graph_routes;
+pub mod graph_bench;
 pub mod loopback_server;
