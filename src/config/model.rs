@@ -44,6 +44,8 @@ pub struct AdminApiConfig {
 }
 
 /// Where users, devices and (for `PolicySource::Graph`) the policy come from.
+// Read once at start: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum TenantSource {
     Graph(GraphTenantConfig),

@@ -175,7 +175,9 @@ async fn ask(
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return Err(EndpointFailure::Refused(format!("answered {status}")));
     }
-    if !status.is_success() && !(dialect == Dialect::Soap && status == StatusCode::INTERNAL_SERVER_ERROR) {
+    // SOAP Autodiscover reports some errors as a 500 with a fault body, which the parser reads.
+    let soap_fault = dialect == Dialect::Soap && status == StatusCode::INTERNAL_SERVER_ERROR;
+    if !status.is_success() && !soap_fault {
         return Err(EndpointFailure::Other(format!("answered {status}")));
     }
     let body = crate::ews::read_text_limited(response, MAX_REPLY_BYTES).await.map_err(EndpointFailure::Other)?;

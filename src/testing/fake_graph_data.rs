@@ -136,14 +136,14 @@ fn generated_device(index: usize) -> Value {
         "id": format!("10000000-0000-4000-8000-{index:012}"),
         "userPrincipalName": format!("user{user:06}@contoso.test"),
         "easDeviceId": format!("EAS{index:013}"),
-        "easActivated": index % 7 != 0,
+        "easActivated": !index.is_multiple_of(7),
         "complianceState": COMPLIANCE_STATES[index % COMPLIANCE_STATES.len()],
         "managementState": "managed",
         "azureADDeviceId": format!("20000000-0000-4000-8000-{index:012}"),
-        "azureADRegistered": index % 11 != 0,
+        "azureADRegistered": !index.is_multiple_of(11),
         "deviceName": format!("Device {index}"),
-        "operatingSystem": if index % 2 == 0 { "iOS" } else { "Android" },
-        "model": if index % 2 == 0 { "iPhone 15" } else { "Pixel 8" },
+        "operatingSystem": if index.is_multiple_of(2) { "iOS" } else { "Android" },
+        "model": if index.is_multiple_of(2) { "iPhone 15" } else { "Pixel 8" },
         "enrolledDateTime": "2025-11-02T09:15:00Z",
         "lastSyncDateTime": "2026-01-01T07:45:12Z"
     })

@@ -176,6 +176,7 @@ fn is_authorized(state: &FakeGraphState, headers: &HeaderMap) -> bool {
 }
 
 /// Faults, then the token: the gate every Graph request passes. `Err` is the reply to send.
+#[allow(clippy::result_large_err)]
 fn gate(
     state: &FakeGraphState,
     headers: &HeaderMap,
