@@ -7,9 +7,12 @@
 pub mod cli;
 pub mod clixml;
 pub mod clock;
+pub mod config;
 pub mod data;
 pub mod domain;
+pub mod ews;
 pub mod exchange;
+pub mod graph;
 pub mod mail;
 pub mod psrp;
 pub mod scenario;
@@ -17,4 +20,5 @@ pub mod sim;
 pub mod store;
 pub mod sync;
 pub mod tenant;
+pub mod testing;
 pub mod wsman;
