@@ -24,6 +24,9 @@ pub struct PsrpConnectorConfig {
     pub primary_url: String,
     /// The endpoint of any other CAS; `{server}` is replaced by its name (FQDN).
     pub server_url_template: String,
+    /// The primary server's name when it is not the primary URL's host (a load balancer's
+    /// name, or a loopback endpoint standing for `cas1`).
+    pub primary_server_name: Option<String>,
     pub authentication: Authentication,
     /// Verify TLS certificates (default true).
     pub tls_verify: bool,
@@ -51,6 +54,7 @@ impl PsrpConnectorConfig {
         PsrpConnectorConfig {
             primary_url: primary_url.to_string(),
             server_url_template: "https://{server}/PowerShell/".to_string(),
+            primary_server_name: None,
             authentication: Authentication::Basic { user: user.to_string(), password },
             tls_verify: true,
             extra_root_certificate_pem: None,
@@ -67,6 +71,9 @@ impl PsrpConnectorConfig {
 
     /// The host of the primary URL: the primary server's name.
     pub fn primary_server(&self) -> String {
+        if let Some(name) = &self.primary_server_name {
+            return name.clone();
+        }
         reqwest::Url::parse(&self.primary_url)
             .ok()
             .and_then(|url| url.host_str().map(str::to_string))
