@@ -202,7 +202,10 @@ fn sample_device() -> ActiveSyncDevice {
     }
 }
 
-fn sample_objects() -> Vec<(PsValue, fn(&PsValue) -> Result<PsValue, CmdletError>)> {
+/// An object and the round trip through its typed form.
+type Sample = (PsValue, fn(&PsValue) -> Result<PsValue, CmdletError>);
+
+fn sample_objects() -> Vec<Sample> {
     fn again<T: ExchangeObject>(value: &PsValue) -> Result<PsValue, CmdletError> {
         T::from_object(value).map(|typed| typed.to_object())
     }

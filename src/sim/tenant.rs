@@ -58,7 +58,7 @@ impl TenantState {
     }
 
     fn next_id(&mut self) -> String {
-        self.ids.get_or_insert_with(|| SplitMix64::new(0x7E4A_17)).next_guid().to_string()
+        self.ids.get_or_insert_with(|| SplitMix64::new(0x007E_4A17)).next_guid().to_string()
     }
 
     fn device_index(&self, eas_device_id: &str) -> Result<usize, SimError> {
