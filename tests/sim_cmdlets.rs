@@ -202,6 +202,23 @@ fn sample_device() -> ActiveSyncDevice {
     }
 }
 
+fn sample_mailbox() -> CasMailbox {
+    CasMailbox {
+        identity: "contoso.com/Users/alice".into(),
+        name: "alice".into(),
+        display_name: "Alice".into(),
+        sam_account_name: "alice".into(),
+        primary_smtp_address: "alice@contoso.com".into(),
+        guid: None,
+        activesync_enabled: true,
+        activesync_allowed_device_ids: vec![HOSTILE_DEVICE_ID.into(), "ApplB".into()],
+        activesync_blocked_device_ids: vec![],
+        activesync_mailbox_policy: "Default".into(),
+        activesync_mailbox_policy_is_defaulted: true,
+        has_activesync_device_partnership: true,
+    }
+}
+
 /// An object and the round trip through its typed form.
 type Sample = (PsValue, fn(&PsValue) -> Result<PsValue, CmdletError>);
 
@@ -218,20 +235,7 @@ fn sample_objects() -> Vec<Sample> {
         device_access_state_reason: ExchangeReason::Other("ExternalCompliance".into()),
         ..ActiveSyncDeviceStatistics::default()
     };
-    let mailbox = CasMailbox {
-        identity: "contoso.com/Users/alice".into(),
-        name: "alice".into(),
-        display_name: "Alice".into(),
-        sam_account_name: "alice".into(),
-        primary_smtp_address: "alice@contoso.com".into(),
-        guid: None,
-        activesync_enabled: true,
-        activesync_allowed_device_ids: vec![HOSTILE_DEVICE_ID.into(), "ApplB".into()],
-        activesync_blocked_device_ids: vec![],
-        activesync_mailbox_policy: "Default".into(),
-        activesync_mailbox_policy_is_defaulted: true,
-        has_activesync_device_partnership: true,
-    };
+    let mailbox = sample_mailbox();
     let settings = ActiveSyncOrganizationSettings {
         identity: "Mobile Mailbox Settings".into(),
         name: "Mobile Mailbox Settings".into(),
