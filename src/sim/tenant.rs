@@ -2,7 +2,8 @@
 //! through `crate::tenant::Tenant` in full or as deltas since a cursor (only records changed
 //! since; removed managed devices listed), with injectable faults. Scenario steps 4 to 7 of
 //! DESIGN section 1 (workplace join, enrolment, "activate email", compliance) and the ways off
-//! the happy path (unenrol, wipe) are methods keyed by the EAS DeviceId.
+//! the happy path (unenrol, wipe) are methods keyed by the EAS DeviceId. Every read carries the
+//! policy (it is small), deltas included; a cursor this tenant did not issue gets a full read.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
