@@ -202,20 +202,8 @@ fn sample_device() -> ActiveSyncDevice {
     }
 }
 
-fn sample_objects() -> Vec<(PsValue, fn(&PsValue) -> Result<PsValue, CmdletError>)> {
-    fn again<T: ExchangeObject>(value: &PsValue) -> Result<PsValue, CmdletError> {
-        T::from_object(value).map(|typed| typed.to_object())
-    }
-    let statistics = ActiveSyncDeviceStatistics {
-        identity: sample_device().identity,
-        device_id: HOSTILE_DEVICE_ID.into(),
-        device_wipe_request_time: Some(time(5)),
-        status: WipeStatus::DeviceWipePending,
-        device_access_state: ExchangeState::Other("SomethingNew".into()),
-        device_access_state_reason: ExchangeReason::Other("ExternalCompliance".into()),
-        ..ActiveSyncDeviceStatistics::default()
-    };
-    let mailbox = CasMailbox {
+fn sample_mailbox() -> CasMailbox {
+    CasMailbox {
         identity: "contoso.com/Users/alice".into(),
         name: "alice".into(),
         display_name: "Alice".into(),
@@ -228,7 +216,26 @@ fn sample_objects() -> Vec<(PsValue, fn(&PsValue) -> Result<PsValue, CmdletError
         activesync_mailbox_policy: "Default".into(),
         activesync_mailbox_policy_is_defaulted: true,
         has_activesync_device_partnership: true,
+    }
+}
+
+/// An object and the round trip through its typed form.
+type Sample = (PsValue, fn(&PsValue) -> Result<PsValue, CmdletError>);
+
+fn sample_objects() -> Vec<Sample> {
+    fn again<T: ExchangeObject>(value: &PsValue) -> Result<PsValue, CmdletError> {
+        T::from_object(value).map(|typed| typed.to_object())
+    }
+    let statistics = ActiveSyncDeviceStatistics {
+        identity: sample_device().identity,
+        device_id: HOSTILE_DEVICE_ID.into(),
+        device_wipe_request_time: Some(time(5)),
+        status: WipeStatus::DeviceWipePending,
+        device_access_state: ExchangeState::Other("SomethingNew".into()),
+        device_access_state_reason: ExchangeReason::Other("ExternalCompliance".into()),
+        ..ActiveSyncDeviceStatistics::default()
     };
+    let mailbox = sample_mailbox();
     let settings = ActiveSyncOrganizationSettings {
         identity: "Mobile Mailbox Settings".into(),
         name: "Mobile Mailbox Settings".into(),

@@ -187,3 +187,36 @@ async fn filters_select_new_partnerships_quarantined_devices_and_mailboxes_with_
         "{bad:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runspaces_in_parallel_tasks_share_one_organisation() {
+    let given = organization(AccessLevel::Quarantine);
+    for index in 0..100 {
+        given.exchange.connect_device("alice@contoso.com", &iphone(&format!("Appl{index:03}"))).expect("connects");
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let exchange = given.exchange.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut session = session(&exchange).await;
+            for index in (worker..100).step_by(4) {
+                let id = format!("Appl{index:03}");
+                let allow =
+                    SetCasMailbox::identity("alice@contoso.com").allowed(MultiValuedChange::add(&[id.as_str()]));
+                allow.run(session.as_mut()).await.expect("runs");
+            }
+            session.close().await.expect("closes");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("the task completes");
+    }
+    let devices = {
+        let mut session = session(&given.exchange).await;
+        GetActiveSyncDevice::all().run(session.as_mut()).await.expect("runs")
+    };
+    assert_eq!(devices.len(), 100);
+    assert!(devices.iter().all(|device| device.device_access_state == ExchangeState::Allowed));
+    assert_eq!(given.exchange.mailbox("alice@contoso.com").map(|m| m.allowed_device_ids.len()), Some(100));
+    assert_eq!(given.exchange.open_shells(DEFAULT_SERVICE_ACCOUNT), 1, "the four workers closed theirs");
+}

@@ -197,6 +197,8 @@ async fn disabling_activesync_blocks_the_mailbox_s_devices() {
 async fn scenario_admin_steps_edit_the_lists_and_reevaluate_at_once() {
     let given = organization(AccessLevel::Quarantine);
     let exchange = &given.exchange;
+    assert_eq!(exchange.ensure_mailbox("alice@contoso.com", "alice@contoso.com"), Ok(false), "alice exists");
+    assert!(exchange.add_mailbox("alice@contoso.com", "alice@contoso.com").is_err(), "a duplicate is an error");
     exchange.connect_device("alice@contoso.com", &iphone("ApplA1")).expect("connects");
     exchange.admin_block("alice@contoso.com", "ApplA1").expect("blocks");
     assert_eq!(

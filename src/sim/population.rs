@@ -29,6 +29,21 @@ pub struct PopulationSpec {
     pub domain: String,
 }
 
+impl Default for PopulationSpec {
+    /// 100 users with one device each, none enrolled, seed 1, domain contoso.com.
+    fn default() -> PopulationSpec {
+        PopulationSpec {
+            users: 100,
+            devices_per_user: 1,
+            enrolled: 0.0,
+            compliant: 0.0,
+            groups: Vec::new(),
+            seed: 1,
+            domain: "contoso.com".to_string(),
+        }
+    }
+}
+
 /// What was generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PopulationSummary {

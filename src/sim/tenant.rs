@@ -2,7 +2,8 @@
 //! through `crate::tenant::Tenant` in full or as deltas since a cursor (only records changed
 //! since; removed managed devices listed), with injectable faults. Scenario steps 4 to 7 of
 //! DESIGN section 1 (workplace join, enrolment, "activate email", compliance) and the ways off
-//! the happy path (unenrol, wipe) are methods keyed by the EAS DeviceId.
+//! the happy path (unenrol, wipe) are methods keyed by the EAS DeviceId. Every read carries the
+//! policy (it is small), deltas included; a cursor this tenant did not issue gets a full read.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -58,7 +59,7 @@ impl TenantState {
     }
 
     fn next_id(&mut self) -> String {
-        self.ids.get_or_insert_with(|| SplitMix64::new(0x7E4A_17)).next_guid().to_string()
+        self.ids.get_or_insert_with(|| SplitMix64::new(0x007E_4A17)).next_guid().to_string()
     }
 
     fn device_index(&self, eas_device_id: &str) -> Result<usize, SimError> {

@@ -144,7 +144,7 @@ impl ExchangeObject for ActiveSyncDevice {
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
         .with_capacity(28)
-        .to_string(name.clone())
+        .with_to_string(name.clone())
         .text("Identity", self.identity)
         .text("Name", name);
         if let Some(guid) = self.guid {
@@ -198,7 +198,7 @@ impl ExchangeObject for ActiveSyncDevice {
             .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncDevice, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncDevice, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncDevice {
             identity: object.required_text("Identity")?,

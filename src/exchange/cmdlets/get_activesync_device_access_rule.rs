@@ -77,7 +77,7 @@ impl ExchangeObject for ActiveSyncDeviceAccessRule {
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.identity.clone())
+        .with_to_string(self.identity.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .text("QueryString", self.query_string)
@@ -97,7 +97,7 @@ impl ExchangeObject for ActiveSyncDeviceAccessRule {
         .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceAccessRule, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncDeviceAccessRule, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let query_string = object.required_text("QueryString")?;
         let characteristic = object.characteristic("Characteristic")?;

@@ -76,7 +76,7 @@ impl ExchangeObject for ActiveSyncDeviceClass {
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.identity.clone())
+        .with_to_string(self.identity.clone())
         .text("Identity", self.identity.clone())
         .text("Name", self.identity)
         .text("DeviceType", self.device_type)
@@ -85,7 +85,7 @@ impl ExchangeObject for ActiveSyncDeviceClass {
         .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceClass, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncDeviceClass, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncDeviceClass {
             identity: object.required_text("Identity")?,

@@ -129,7 +129,7 @@ impl ExchangeObject for ActiveSyncDeviceStatistics {
     fn into_object(self) -> PsValue {
         let mut object =
             ObjectBuilder::new(&[TYPE_NAME, "Microsoft.Exchange.Management.Tasks.MobileDeviceConfiguration"])
-                .to_string(self.identity.clone())
+                .with_to_string(self.identity.clone())
                 .text("Identity", self.identity);
         if let Some(guid) = self.guid {
             object = object.guid("Guid", guid);
@@ -173,7 +173,7 @@ impl ExchangeObject for ActiveSyncDeviceStatistics {
             .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncDeviceStatistics, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncDeviceStatistics, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let device_id = object.optional_text("DeviceID").or_else(|| object.optional_text("DeviceId"));
         Ok(ActiveSyncDeviceStatistics {

@@ -48,7 +48,7 @@ impl ExchangeObject for ActiveSyncMailboxPolicy {
             "Microsoft.Exchange.Data.Directory.ADConfigurationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.name.clone())
+        .with_to_string(self.name.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .bool("IsDefault", self.is_default)
@@ -57,7 +57,7 @@ impl ExchangeObject for ActiveSyncMailboxPolicy {
         .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncMailboxPolicy, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncMailboxPolicy, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let name = object.required_text("Name")?;
         let is_default_policy = object.bool("IsDefaultPolicy", false)?;

@@ -53,7 +53,7 @@ impl ExchangeObject for ActiveSyncOrganizationSettings {
             "Microsoft.Exchange.Data.Directory.ADObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.name.clone())
+        .with_to_string(self.name.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .enumeration(
@@ -68,7 +68,7 @@ impl ExchangeObject for ActiveSyncOrganizationSettings {
         .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ActiveSyncOrganizationSettings, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ActiveSyncOrganizationSettings, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(ActiveSyncOrganizationSettings {
             identity: object.optional_text("Identity").unwrap_or_else(|| ORGANIZATION_SETTINGS_IDENTITY.to_string()),

@@ -85,7 +85,7 @@ impl ExchangeObject for CasMailbox {
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
         .with_capacity(13)
-        .to_string(self.name.clone())
+        .with_to_string(self.name.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .text("DisplayName", self.display_name)
@@ -104,7 +104,7 @@ impl ExchangeObject for CasMailbox {
             .build()
     }
 
-    fn from_value(value: PsValue) -> Result<CasMailbox, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<CasMailbox, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(CasMailbox {
             identity: object.required_text("Identity")?,

@@ -67,7 +67,7 @@ impl ExchangeObject for CommandInfo {
     fn into_object(self) -> PsValue {
         let number = COMMAND_TYPES.iter().find(|(name, _)| *name == self.command_type).map(|(_, number)| *number);
         ObjectBuilder::new(&[TYPE_NAME, "System.Management.Automation.CommandInfo"])
-            .to_string(self.name.clone())
+            .with_to_string(self.name.clone())
             .text("Name", self.name)
             .value("CommandType", enum_value("System.Management.Automation.CommandTypes", &self.command_type, number))
             .text("Verb", self.verb)
@@ -76,11 +76,11 @@ impl ExchangeObject for CommandInfo {
             .build()
     }
 
-    fn from_value(value: PsValue) -> Result<CommandInfo, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<CommandInfo, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let name = match object.optional_text("Name") {
             Some(name) => name,
-            None => object.to_string().ok_or_else(|| CmdletError::BadObject {
+            None => object.take_to_string().ok_or_else(|| CmdletError::BadObject {
                 type_name: TYPE_NAME.to_string(),
                 property: "Name".to_string(),
                 detail: "missing".to_string(),

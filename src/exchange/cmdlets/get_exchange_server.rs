@@ -50,7 +50,7 @@ impl ExchangeObject for ExchangeServer {
             "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.name.clone())
+        .with_to_string(self.name.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .text("Fqdn", self.fqdn)
@@ -61,7 +61,7 @@ impl ExchangeObject for ExchangeServer {
         .build()
     }
 
-    fn from_value(value: PsValue) -> Result<ExchangeServer, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<ExchangeServer, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         let name = object.required_text("Name")?;
         let server_role = object.text("ServerRole");

@@ -69,7 +69,7 @@ impl ExchangeObject for Recipient {
             "Microsoft.Exchange.Data.Directory.Management.ADPresentationObject",
             "Microsoft.Exchange.Data.ConfigurableObject",
         ])
-        .to_string(self.name.clone())
+        .with_to_string(self.name.clone())
         .text("Identity", self.identity)
         .text("Name", self.name)
         .text("Alias", self.alias)
@@ -84,7 +84,7 @@ impl ExchangeObject for Recipient {
         object.build()
     }
 
-    fn from_value(value: PsValue) -> Result<Recipient, CmdletError> {
+    fn take_from(value: &mut PsValue) -> Result<Recipient, CmdletError> {
         let mut object = ObjectReader::new(value, TYPE_NAME)?;
         Ok(Recipient {
             identity: object.required_text("Identity")?,

@@ -74,16 +74,21 @@ use crate::exchange::{CmdletCall, ErrorRecord, ExchangeError, ExchangeSession};
 pub trait ExchangeObject: Sized + Clone {
     /// The object as Exchange's remote shell sends it.
     fn into_object(self) -> PsValue;
-    /// Reads the object back; tolerant of Props vs MS and of enum forms, strict only about what
-    /// easgate cannot do without.
-    fn from_value(value: PsValue) -> Result<Self, CmdletError>;
+    /// Reads the object back, moving its values out and leaving the emptied shell to the
+    /// caller (so that a large reply is freed in one go, after decoding); tolerant of Props vs
+    /// MS and of enum forms, strict only about what easgate cannot do without.
+    fn take_from(value: &mut PsValue) -> Result<Self, CmdletError>;
 
     fn to_object(&self) -> PsValue {
         self.clone().into_object()
     }
 
+    fn from_value(mut value: PsValue) -> Result<Self, CmdletError> {
+        Self::take_from(&mut value)
+    }
+
     fn from_object(value: &PsValue) -> Result<Self, CmdletError> {
-        Self::from_value(value.clone())
+        Self::take_from(&mut value.clone())
     }
 }
 
@@ -94,7 +99,9 @@ pub trait Cmdlet: Sized + Sync {
     /// What one output object of the cmdlet is.
     type Output: ExchangeObject + Send + 'static;
 
-    /// The call as PowerShell binds it (the client side).
+    /// The call as PowerShell binds it (the client side). Borrowing, because a cmdlet is
+    /// retried with the same parameters.
+    #[allow(clippy::wrong_self_convention)]
     fn into_call(&self) -> CmdletCall;
 
     /// The typed cmdlet a call names (the server side).
@@ -145,7 +152,7 @@ impl ExchangeObject for NoOutput {
     fn into_object(self) -> PsValue {
         PsValue::Null
     }
-    fn from_value(_value: PsValue) -> Result<NoOutput, CmdletError> {
+    fn take_from(_value: &mut PsValue) -> Result<NoOutput, CmdletError> {
         Ok(NoOutput)
     }
 }
@@ -154,13 +161,16 @@ async fn invoke_typed<T: ExchangeObject>(
     session: &mut dyn ExchangeSession,
     call: &CmdletCall,
 ) -> Result<CmdletReply<T>, ExchangeError> {
-    let output = session.invoke(call).await?;
+    let mut output = session.invoke(call).await?;
     let mut objects = Vec::with_capacity(output.objects.len());
-    for object in output.objects {
-        let typed = T::from_value(object)
+    for object in &mut output.objects {
+        let typed = T::take_from(object)
             .map_err(|error| ExchangeError::Protocol { detail: format!("{}: {error}", call.cmdlet) })?;
         objects.push(typed);
     }
+    // The emptied shells go here, all at once: freeing them one by one between decodes makes
+    // glibc's allocator consolidate its free lists over and over.
+    drop(output.objects);
     Ok(CmdletReply { objects, errors: output.errors, warnings: output.warnings })
 }
 

@@ -41,7 +41,7 @@ impl ObjectBuilder {
         self
     }
 
-    pub(crate) fn to_string(mut self, text: impl Into<String>) -> ObjectBuilder {
+    pub(crate) fn with_to_string(mut self, text: impl Into<String>) -> ObjectBuilder {
         self.object.to_string = Some(text.into());
         self
     }
@@ -143,16 +143,16 @@ pub fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
 
 /// Reads one Exchange object, tolerantly, moving its values out. Properties are looked up from
 /// where the previous one was found, so reading them in the order Exchange sends them is linear.
-pub(crate) struct ObjectReader {
-    object: PsObject,
+pub(crate) struct ObjectReader<'a> {
+    object: &'a mut PsObject,
     type_name: &'static str,
     next_property: usize,
 }
 
-impl ObjectReader {
-    pub(crate) fn new(value: PsValue, type_name: &'static str) -> Result<ObjectReader, CmdletError> {
+impl<'a> ObjectReader<'a> {
+    pub(crate) fn new(value: &'a mut PsValue, type_name: &'static str) -> Result<ObjectReader<'a>, CmdletError> {
         match value {
-            PsValue::Object(object) => Ok(ObjectReader { object: *object, type_name, next_property: 0 }),
+            PsValue::Object(object) => Ok(ObjectReader { object, type_name, next_property: 0 }),
             other => Err(CmdletError::BadObject {
                 type_name: type_name.to_string(),
                 property: "(object)".to_string(),
@@ -180,7 +180,7 @@ impl ObjectReader {
     }
 
     /// The object's `ToString`, when it has one.
-    pub(crate) fn to_string(&mut self) -> Option<String> {
+    pub(crate) fn take_to_string(&mut self) -> Option<String> {
         self.object.to_string.take()
     }
 
@@ -369,12 +369,12 @@ mod tests {
 
     #[test]
     fn enums_are_read_from_a_string_or_an_enum_object_and_unknown_values_are_kept() {
-        let object = ObjectBuilder::new(&["Test"])
+        let mut object = ObjectBuilder::new(&["Test"])
             .enumeration("A", DEVICE_ACCESS_STATE, "Quarantined", Some(3))
             .text("B", "Quarantined")
             .text("C", "SomethingNew")
             .build();
-        let mut reader = ObjectReader::new(object, "Test").expect("an object");
+        let mut reader = ObjectReader::new(&mut object, "Test").expect("an object");
         assert_eq!(reader.exchange_state("A"), ExchangeState::Quarantined);
         assert_eq!(reader.exchange_state("B"), ExchangeState::Quarantined);
         assert_eq!(reader.exchange_state("C"), ExchangeState::Other("SomethingNew".to_string()));

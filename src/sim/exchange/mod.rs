@@ -117,6 +117,17 @@ impl SimExchange {
         self.lock().organization.add_mailbox(&spec).map(|_| ())
     }
 
+    /// Scenario step `user` for a user who may already have a mailbox: creates it when missing.
+    /// Returns whether it was created.
+    pub fn ensure_mailbox(&self, upn: &str, smtp: &str) -> Result<bool, SimError> {
+        let mut state = self.lock();
+        if state.organization.scenario_mailbox(upn).is_ok() {
+            return Ok(false);
+        }
+        let spec = MailboxSpec { upn: upn.to_string(), smtp: smtp.to_string() };
+        state.organization.add_mailbox(&spec).map(|_| true)
+    }
+
     /// Scenario step `connect` (flow step 1): the device syncs with the user's mailbox; a new
     /// partnership gets its state at once.
     pub fn connect_device(&self, user: &str, device: &DeviceSpec) -> Result<DeviceTruth, SimError> {

@@ -304,7 +304,8 @@ fn typed_literal(
         FieldType::Text | FieldType::TextList => Ok(Literal::Text(text.clone())),
         FieldType::Bool => {
             let is_like = matches!(operator, Operator::Like | Operator::NotLike);
-            match text.trim_start_matches('$').to_ascii_lowercase().as_str() {
+            // `` `$true `` is the PowerShell-escaped spelling copied from documentation.
+            match text.trim_start_matches('`').trim_start_matches('$').to_ascii_lowercase().as_str() {
                 "true" if !is_like => Ok(Literal::Bool(true)),
                 "false" if !is_like => Ok(Literal::Bool(false)),
                 _ => Err(cannot_convert("System.Boolean")),
@@ -433,6 +434,7 @@ mod tests {
         assert!(recent.matches(&device("Allowed", "2026-01-01T10:00:01Z", "a")));
         assert!(!recent.matches(&device("Allowed", "2026-01-01T10:00:00Z", "a")));
         assert!(parse("HasActiveSyncDevicePartnership -eq $true").matches(&device("", "2026-01-01", "")));
+        assert!(parse("HasActiveSyncDevicePartnership -eq `$true").matches(&device("", "2026-01-01", "")));
         assert!(!parse("HasActiveSyncDevicePartnership -eq $false").matches(&device("", "2026-01-01", "")));
     }
 
