@@ -49,7 +49,11 @@ pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
 
 /// Folds the log up to and including `until_seq` from seq 1 (no snapshot: replays are for
 /// looking back).
-pub fn replay_until(store: &Store, until_seq: u64, mut each: impl FnMut(&Projection, &crate::domain::RecordedEvent)) -> Result<Projection, StoreError> {
+pub fn replay_until(
+    store: &Store,
+    until_seq: u64,
+    mut each: impl FnMut(&Projection, &crate::domain::RecordedEvent),
+) -> Result<Projection, StoreError> {
     let mut projection = Projection::default();
     if until_seq == 0 {
         return Ok(projection);
@@ -76,7 +80,9 @@ pub fn open_for_reading(data_dir: &Path) -> Result<Store, StoreError> {
     if !data_dir.join("log").exists() {
         return Err(StoreError::BadDataDirectory {
             path: data_dir.to_path_buf(),
-            detail: "no easgate data here (run `easgate demo`, `easgate simulate --data DIR ...` or `easgate log import`)".into(),
+            detail:
+                "no easgate data here (run `easgate demo`, `easgate simulate --data DIR ...` or `easgate log import`)"
+                    .into(),
         });
     }
     Store::open(data_dir, OpenMode::Full)
@@ -90,7 +96,11 @@ impl SnapshotReplay for ProjectionReplay {
         PROJECTION_FORMAT_ID
     }
 
-    fn compare(&mut self, snapshot: &Snapshot, events: crate::store::EventIter<'_>) -> Result<ReplayComparison, StoreError> {
+    fn compare(
+        &mut self,
+        snapshot: &Snapshot,
+        events: crate::store::EventIter<'_>,
+    ) -> Result<ReplayComparison, StoreError> {
         let mut replayed = Projection::default();
         for event in events {
             evolve(&mut replayed, &event?);

@@ -3,6 +3,7 @@
 //! always with a one-line error on stderr.
 
 pub mod output;
+pub mod simulate;
 pub mod views;
 
 use std::path::PathBuf;
@@ -16,9 +17,9 @@ pub use output::Format;
 #[derive(Debug, Parser)]
 #[command(name = "easgate", version, about, long_about = None)]
 pub struct Cli {
-    /// The data directory (the event log and what is derived from it).
-    #[arg(long, global = true, env = "EASGATE_DATA", default_value = "./easgate-data")]
-    pub data: PathBuf,
+    /// The data directory (the event log and what is derived from it) [default: ./easgate-data].
+    #[arg(long, global = true, env = "EASGATE_DATA")]
+    pub data: Option<PathBuf>,
     /// How to print data: tables for people, JSON for programs.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -182,6 +183,13 @@ pub struct BenchArgs {
     pub scale: u64,
 }
 
+impl Cli {
+    /// The data directory: `--data`, else `EASGATE_DATA`, else `./easgate-data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| PathBuf::from("./easgate-data"))
+    }
+}
+
 /// Why a command failed, and so its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -217,8 +225,18 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
+        Command::Simulate(args) => simulate::run(&cli, args),
         command => Err(CliError::Input(format!("`{}` is not available in this build", command_name(command)))),
     }
+}
+
+/// A tokio runtime for commands that talk to the network or run the engine.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Failed(format!("cannot start the async runtime: {error}")))
 }
 
 fn command_name(command: &Command) -> &'static str {

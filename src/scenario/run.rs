@@ -69,7 +69,10 @@ pub fn step_name(step: &Step) -> &'static str {
 
 /// Runs every step; stops at the first step that cannot run (an expectation that fails does
 /// not stop the scenario).
-pub async fn run_steps(world: &mut World, steps: &[LocatedStep]) -> Result<Vec<StepOutcome>, (Vec<StepOutcome>, StepError)> {
+pub async fn run_steps(
+    world: &mut World,
+    steps: &[LocatedStep],
+) -> Result<Vec<StepOutcome>, (Vec<StepOutcome>, StepError)> {
     let mut outcomes = Vec::with_capacity(steps.len());
     for located in steps {
         match run_step(world, &located.step).await {
@@ -83,7 +86,9 @@ pub async fn run_steps(world: &mut World, steps: &[LocatedStep]) -> Result<Vec<S
         }
     }
     if let Some(link) = world.psrp.take() {
-        world.stop_engine().map_err(|error| (Vec::new(), StepError { line: 0, detail: error.to_string(), bad_input: false }))?;
+        world
+            .stop_engine()
+            .map_err(|error| (Vec::new(), StepError { line: 0, detail: error.to_string(), bad_input: false }))?;
         link.shutdown().await;
     }
     Ok(outcomes)
@@ -136,7 +141,9 @@ fn sync_summary(report: &SyncReport) -> String {
 /// The user a scenario device belongs to (its mailbox in the organisation).
 fn owner_of(world: &mut World, device_id: &str) -> Result<String, WorldError> {
     let truth = world.exchange()?.device(device_id);
-    truth.map(|truth| truth.mailbox_upn).ok_or_else(|| WorldError::Scenario(format!("field `device_id`: unknown device {device_id:?}")))
+    truth
+        .map(|truth| truth.mailbox_upn)
+        .ok_or_else(|| WorldError::Scenario(format!("field `device_id`: unknown device {device_id:?}")))
 }
 
 async fn run_step(world: &mut World, step: &Step) -> Result<(bool, String, Value), WorldError> {
@@ -165,7 +172,8 @@ async fn run_step(world: &mut World, step: &Step) -> Result<(bool, String, Value
             done(format!("user {}", user.upn))
         }
         Step::Connect(connect) => {
-            let mut device = DeviceSpec::new(&connect.device_id, &connect.device_type, &connect.device_model, &connect.device_os);
+            let mut device =
+                DeviceSpec::new(&connect.device_id, &connect.device_type, &connect.device_model, &connect.device_os);
             device.user_agent = connect.user_agent.clone();
             let truth = world.exchange()?.connect_device(&connect.upn, &device)?;
             done(format!("{} connected to {} ({})", connect.device_id, connect.upn, truth.state.as_str()))
@@ -194,8 +202,20 @@ async fn run_step(world: &mut World, step: &Step) -> Result<(bool, String, Value
         }
         Step::Wipe(device) => {
             owner_of(world, &device.device_id)?;
-            let report = world.engine().await?.request_wipe(&device.device_id, "scenario").await.map_err(|error| WorldError::Engine(error.to_string()))?;
-            Ok((true, format!("wipe of {}: {} partnership(s), {} confirmed", device.device_id, report.partnerships, report.confirmed), json!({"partnerships": report.partnerships, "confirmed": report.confirmed})))
+            let report = world
+                .engine()
+                .await?
+                .request_wipe(&device.device_id, "scenario")
+                .await
+                .map_err(|error| WorldError::Engine(error.to_string()))?;
+            Ok((
+                true,
+                format!(
+                    "wipe of {}: {} partnership(s), {} confirmed",
+                    device.device_id, report.partnerships, report.confirmed
+                ),
+                json!({"partnerships": report.partnerships, "confirmed": report.confirmed}),
+            ))
         }
         Step::RemovePartnership(device) => {
             let removed = world.exchange()?.remove_partnership(&device.device_id)?;
@@ -215,7 +235,12 @@ async fn run_step(world: &mut World, step: &Step) -> Result<(bool, String, Value
         }
         Step::ExchangeRule(rule) => {
             world.exchange()?.admin_add_rule(&rule.query, rule.characteristic, rule.access)?;
-            done(format!("rule {} ({}) -> {}", rule.query, rule.characteristic.exchange_name(), rule.access.exchange_name()))
+            done(format!(
+                "rule {} ({}) -> {}",
+                rule.query,
+                rule.characteristic.exchange_name(),
+                rule.access.exchange_name()
+            ))
         }
         other => run_control_step(world, other).await,
     }
@@ -230,8 +255,12 @@ async fn run_control_step(world: &mut World, step: &Step) -> Result<(bool, Strin
         Step::Advance(advance) => {
             let reports = world.advance(advance.seconds).await?;
             let syncs: Vec<Value> = reports.iter().map(sync_json).collect();
-            let summary = format!("{} s later; {} scheduled sync(s){}", advance.seconds, reports.len(),
-                reports.iter().map(|report| format!("; {}", sync_summary(report))).collect::<String>());
+            let summary = format!(
+                "{} s later; {} scheduled sync(s){}",
+                advance.seconds,
+                reports.len(),
+                reports.iter().map(|report| format!("; {}", sync_summary(report))).collect::<String>()
+            );
             Ok((true, summary, json!({"seconds": advance.seconds, "syncs": syncs})))
         }
         Step::Restart => {
@@ -242,9 +271,17 @@ async fn run_control_step(world: &mut World, step: &Step) -> Result<(bool, Strin
         Step::Crash(crash) => {
             let struck = world.crash(crash.during, crash.after_cmdlets).await?;
             let summary = if struck {
-                format!("killed during a {} sync after {} cmdlet(s), restarted", crash.during.as_str(), crash.after_cmdlets)
+                format!(
+                    "killed during a {} sync after {} cmdlet(s), restarted",
+                    crash.during.as_str(),
+                    crash.after_cmdlets
+                )
             } else {
-                format!("the {} sync issued fewer than {} cmdlets and completed; restarted", crash.during.as_str(), crash.after_cmdlets)
+                format!(
+                    "the {} sync issued fewer than {} cmdlets and completed; restarted",
+                    crash.during.as_str(),
+                    crash.after_cmdlets
+                )
             };
             Ok((true, summary, json!({"struck": struck})))
         }
@@ -257,7 +294,8 @@ async fn run_control_step(world: &mut World, step: &Step) -> Result<(bool, Strin
             done(format!("{} up", server.server))
         }
         Step::Fault(fault) => {
-            let count = u32::try_from(fault.count).map_err(|_| WorldError::Scenario("field `count`: too large".into()))?;
+            let count =
+                u32::try_from(fault.count).map_err(|_| WorldError::Scenario("field `count`: too large".into()))?;
             match fault.target {
                 FaultTarget::Exchange => world.exchange()?.inject_fault(sim_fault(fault.kind), count)?,
                 FaultTarget::Tenant => world.tenant.inject_fault(sim_fault(fault.kind), count)?,
@@ -278,8 +316,14 @@ async fn run_control_step(world: &mut World, step: &Step) -> Result<(bool, Strin
             };
             let exchange = world.exchange()?.clone();
             let summary = load_population(&spec, &exchange, &world.tenant)?;
-            Ok((true, format!("{} users, {} devices ({} enrolled, {} compliant)", summary.users, summary.devices, summary.enrolled, summary.compliant),
-                json!({"users": summary.users, "devices": summary.devices, "enrolled": summary.enrolled, "compliant": summary.compliant})))
+            Ok((
+                true,
+                format!(
+                    "{} users, {} devices ({} enrolled, {} compliant)",
+                    summary.users, summary.devices, summary.enrolled, summary.compliant
+                ),
+                json!({"users": summary.users, "devices": summary.devices, "enrolled": summary.enrolled, "compliant": summary.compliant}),
+            ))
         }
         expectation => expect::check(world, expectation).await,
     }

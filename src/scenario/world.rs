@@ -80,9 +80,16 @@ impl World {
         self.exchange.as_ref().ok_or_else(|| WorldError::Engine("no organisation".into()))
     }
 
-    pub fn create_organization(&mut self, name: &str, cas: &[String], default_access: AccessLevel) -> Result<(), WorldError> {
+    pub fn create_organization(
+        &mut self,
+        name: &str,
+        cas: &[String],
+        default_access: AccessLevel,
+    ) -> Result<(), WorldError> {
         if self.exchange.is_some() {
-            return Err(WorldError::Scenario("the organisation exists already (one `org` step, before the others)".into()));
+            return Err(WorldError::Scenario(
+                "the organisation exists already (one `org` step, before the others)".into(),
+            ));
         }
         let spec = OrganizationSpec { name: name.to_string(), cas: cas.to_vec(), default_access };
         let clock: Arc<dyn Clock> = Arc::new(self.clock.clone());
@@ -101,7 +108,8 @@ impl World {
             Transport::InProcess => Ok(Arc::new(exchange.connector(DEFAULT_SERVICE_ACCOUNT))),
             Transport::Psrp => {
                 if self.psrp.is_none() {
-                    self.psrp = Some(crate::scenario::psrp::PsrpLink::serve(&exchange).await.map_err(WorldError::Engine)?);
+                    self.psrp =
+                        Some(crate::scenario::psrp::PsrpLink::serve(&exchange).await.map_err(WorldError::Engine)?);
                 }
                 let link = self.psrp.as_ref().ok_or_else(|| WorldError::Engine("no PSRP server".into()))?;
                 Ok(link.connector())
@@ -147,7 +155,8 @@ impl World {
 
     /// Runs one sync and restarts its kind's timer.
     pub async fn sync(&mut self, kind: SyncKind, trigger: SyncTrigger) -> Result<SyncReport, WorldError> {
-        let report = self.engine().await?.sync(kind, trigger).await.map_err(|error| WorldError::Engine(error.to_string()))?;
+        let report =
+            self.engine().await?.sync(kind, trigger).await.map_err(|error| WorldError::Engine(error.to_string()))?;
         self.schedule.ran(report.kind, self.clock.now().timestamp_micros());
         if let Some(engine) = self.engine.as_mut() {
             engine.snapshot_if_due().map_err(|error| WorldError::Engine(error.to_string()))?;
@@ -172,7 +181,11 @@ impl World {
 
     /// Moves virtual time forward; scheduled syncs that fall due run at their time.
     pub async fn advance(&mut self, seconds: u64) -> Result<Vec<SyncReport>, WorldError> {
-        let target_us = self.clock.now().timestamp_micros().saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000);
+        let target_us = self
+            .clock
+            .now()
+            .timestamp_micros()
+            .saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX / 2_000_000) * 1_000_000);
         let mut reports = Vec::new();
         // A bound on the loop: at most one sync per quick interval in the advanced span, plus one.
         let syncs_max = seconds / self.schedule.quick_interval_s.max(1) + 2;

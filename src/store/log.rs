@@ -6,7 +6,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 use crate::domain::RecordedEvent;
 use crate::store::catalog;
 use crate::store::data_dir::{self, CommittedHead, LOG_DIRECTORY, SideFile};

@@ -168,7 +168,9 @@ impl Engine {
             return Ok(());
         }
         self.act(run, planned).await?;
-        self.read_organization(run).await
+        // A new default or rule re-evaluates partnerships at once: read them again.
+        self.read_organization(run).await?;
+        self.read_everything(run).await
     }
 
     /// Mailboxes (lowercased SMTP) of partnerships, for read-back coverage.
