@@ -168,7 +168,7 @@ async fn run_step(world: &mut World, step: &Step) -> Result<(bool, String, Value
         Step::User(user) => {
             let smtp = user.smtp.clone().unwrap_or_else(|| user.upn.clone());
             world.tenant.upsert_user(&user.upn, &smtp, user.licensed, &user.groups);
-            world.exchange()?.add_mailbox(&user.upn, &smtp)?;
+            world.exchange()?.ensure_mailbox(&user.upn, &smtp)?;
             done(format!("user {}", user.upn))
         }
         Step::Connect(connect) => {
