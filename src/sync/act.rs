@@ -11,6 +11,7 @@ use crate::domain::event::*;
 use crate::domain::exchange_rules::list_contains;
 use crate::domain::observe::Coverage;
 use crate::domain::plan::{PlannedCall, plan_all_mailboxes, plan_mailbox};
+use crate::domain::projection::DeviceKey;
 use crate::domain::vocabulary::{ListEntry, SyncKind};
 use crate::exchange::{CmdletCall, CmdletOutput, ExchangeError};
 use crate::sync::engine::{Engine, EngineError, PhaseError, Run, read_failed};
@@ -42,12 +43,25 @@ fn attempt_of(result: Result<CmdletOutput, ExchangeError>) -> Attempt {
 }
 
 impl Engine {
-    /// Decides every partnership the sync concerns; records only decisions that changed.
+    /// Decides every partnership whose facts changed since it was last decided (all of them in
+    /// a full sync); records only decisions that changed. Facts recorded by a sync that failed
+    /// are still decided by the next one: staleness lives in the projection, not in the run.
     pub(crate) fn decide(&mut self, run: &mut Run) -> Result<(), PhaseError> {
         let projection = self.journal.projection();
+        let mut keys: Vec<&DeviceKey> = projection
+            .devices
+            .iter()
+            .filter(|(key, device)| {
+                let evaluated_seq = self.evaluated.get(*key).copied().unwrap_or(0);
+                !device.removed && (run.kind == SyncKind::Full || projection.needs_decision(device, evaluated_seq))
+            })
+            .map(|(key, _)| key)
+            .collect();
+        keys.sort_unstable();
         let mut events = Vec::new();
-        for key in run.affected.keys(projection) {
-            let Some(device) = projection.devices.get(&key) else { continue };
+        let mut evaluated = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(device) = projection.devices.get(key) else { continue };
             let decision = decide_device(projection, device);
             let changed = device.access != Some(decision.access)
                 || device.reason != Some(decision.reason)
@@ -61,9 +75,16 @@ impl Engine {
                     inputs: decision.inputs,
                 }));
             }
+            evaluated.push(key.clone());
         }
         run.counts.decisions += events.len() as u64;
-        self.journal.record(Some(run.run_id), events)?;
+        let recorded = self.journal.record(Some(run.run_id), events)?;
+        run.affected.note(self.journal.projection(), &recorded);
+        let seq = self.journal.projection().last_seq;
+        for key in evaluated {
+            run.decided_mailboxes.insert(key.mailbox.clone());
+            self.evaluated.insert(key, seq);
+        }
         Ok(())
     }
 
@@ -104,7 +125,10 @@ impl Engine {
         let planned: Vec<PlannedCall> = match run.kind {
             SyncKind::Full => plan_all_mailboxes(projection),
             SyncKind::Quick => {
-                let mailboxes = run.affected.mailboxes(projection);
+                let mut mailboxes: std::collections::BTreeSet<String> =
+                    run.affected.mailboxes(projection).into_iter().collect();
+                mailboxes.extend(run.decided_mailboxes.iter().cloned());
+                mailboxes.extend(std::mem::take(&mut self.carry_mailboxes));
                 mailboxes.iter().filter_map(|mailbox| plan_mailbox(projection, mailbox)).collect()
             }
         };
@@ -114,7 +138,16 @@ impl Engine {
         let touched: Vec<String> =
             planned.iter().filter_map(|planned| planned.call.text_parameter("Identity").map(str::to_string)).collect();
         self.act(run, planned).await?;
-        self.read_back(run, &touched).await
+        self.read_back(run, &touched).await?;
+        // A mailbox whose cmdlet did not go through is planned again by the next sync.
+        let projection = self.journal.projection();
+        self.carry_mailboxes.extend(
+            touched
+                .iter()
+                .map(|mailbox| mailbox.to_lowercase())
+                .filter(|mailbox| plan_mailbox(projection, mailbox).is_some()),
+        );
+        Ok(())
     }
 
     /// Runs planned cmdlets: intents committed in groups before any of them leaves the process.

@@ -121,6 +121,20 @@ pub(crate) struct Run {
     pub kind: SyncKind,
     pub counts: SyncCounts,
     pub affected: Affected,
+    /// Mailboxes of the partnerships decided in this run.
+    pub decided_mailboxes: std::collections::BTreeSet<String>,
+}
+
+impl Run {
+    pub fn new(run_id: Uuid, kind: SyncKind) -> Run {
+        Run {
+            run_id,
+            kind,
+            counts: SyncCounts::default(),
+            affected: Affected::default(),
+            decided_mailboxes: Default::default(),
+        }
+    }
 }
 
 pub struct Engine {
@@ -133,6 +147,11 @@ pub struct Engine {
     /// Simulated crash: stop after this many state-changing cmdlets in this process.
     pub(crate) crash_after_cmdlets: Option<u64>,
     pub(crate) cmdlets_issued: u64,
+    /// When each partnership was last decided without its decision changing (in memory: after
+    /// a restart, stale partnerships are decided once more).
+    pub(crate) evaluated: rustc_hash::FxHashMap<crate::domain::projection::DeviceKey, u64>,
+    /// Mailboxes whose cmdlets did not go through, planned again by the next sync.
+    pub(crate) carry_mailboxes: std::collections::BTreeSet<String>,
 }
 
 impl Engine {
@@ -153,6 +172,8 @@ impl Engine {
             tenant_cursor: None,
             crash_after_cmdlets: None,
             cmdlets_issued: 0,
+            evaluated: Default::default(),
+            carry_mailboxes: Default::default(),
         }
     }
 
@@ -217,7 +238,7 @@ impl Engine {
         let kind = if self.journal.projection().syncs.last_full_completed.is_none() { SyncKind::Full } else { kind };
         let run_id = self.journal.new_id();
         self.journal.record(Some(run_id), vec![Event::SyncStarted(SyncStarted { run_id, kind, trigger })])?;
-        let mut run = Run { run_id, kind, counts: SyncCounts::default(), affected: Affected::default() };
+        let mut run = Run::new(run_id, kind);
         let outcome = self.run_phases(&mut run).await;
         self.pool.close_idle().await;
         self.record_failovers(Some(run_id)).await?;
@@ -270,7 +291,6 @@ impl Engine {
         self.record_noting(run, mappings)?;
         if run.kind == SyncKind::Full {
             self.detect_drift(run)?;
-            run.affected = Affected::everything();
         }
         self.decide(run)?;
         self.act_on_mailboxes(run).await?;

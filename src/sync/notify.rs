@@ -15,7 +15,7 @@ pub const NOTIFICATIONS_PER_SYNC_MAX: usize = 10_000;
 
 impl Engine {
     pub(crate) async fn notify(&mut self, run: &mut Run) -> Result<(), PhaseError> {
-        let due = self.notifications_due(run);
+        let due = self.notifications_due();
         if !due.is_empty() {
             self.journal.record(Some(run.run_id), due)?;
             self.journal.commit()?;
@@ -34,7 +34,7 @@ impl Engine {
         Ok(())
     }
 
-    fn notifications_due(&mut self, run: &Run) -> Vec<Event> {
+    fn notifications_due(&mut self) -> Vec<Event> {
         let projection = self.journal.projection();
         let pending: std::collections::HashSet<DeviceKey> = projection
             .pending_notifications
@@ -42,12 +42,16 @@ impl Engine {
             .map(|pending| DeviceKey::new(&pending.mailbox, &pending.device_id))
             .collect();
         let mut due = Vec::new();
-        for key in run.affected.keys(projection) {
-            let Some(device) = projection.devices.get(&key) else { continue };
+        // Every partnership is looked at (a few comparisons each): a mail owed since an earlier
+        // sync that failed is sent by this one.
+        let mut keys: Vec<&DeviceKey> = projection.devices.keys().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(device) = projection.devices.get(key) else { continue };
             let denied = matches!(device.access, Some(Access::Blocked | Access::Quarantined))
                 && device.reason.is_some_and(|reason| reason.is_denial())
                 && device.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
-            if !denied || device.notified_in_episode || pending.contains(&key) {
+            if device.removed || !denied || device.notified_in_episode || pending.contains(key) {
                 continue;
             }
             let to = projection

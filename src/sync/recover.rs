@@ -5,11 +5,10 @@
 
 use crate::domain::Event;
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
-use crate::domain::event::{CmdletReconciled, SyncCounts};
+use crate::domain::event::CmdletReconciled;
 use crate::domain::exchange_rules::{list_contains, rule_identity};
 use crate::domain::observe;
 use crate::domain::projection::PendingCommand;
-use crate::sync::affected::Affected;
 use crate::sync::engine::{Engine, PhaseError, Run, read_failed};
 use crate::sync::exchange_reads;
 
@@ -20,12 +19,7 @@ impl Engine {
     pub(crate) async fn reconcile_pending(&mut self, correlation: uuid::Uuid) -> Result<(), PhaseError> {
         let pending: Vec<PendingCommand> =
             self.journal.projection().pending_commands.values().take(RECONCILED_PER_PASS_MAX).cloned().collect();
-        let mut run = Run {
-            run_id: correlation,
-            kind: crate::domain::vocabulary::SyncKind::Quick,
-            counts: SyncCounts::default(),
-            affected: Affected::default(),
-        };
+        let mut run = Run::new(correlation, crate::domain::vocabulary::SyncKind::Quick);
         for command in pending {
             let (applied, observed) = self.read_back_effect(&mut run, &command.call).await?;
             let event = Event::CmdletReconciled(CmdletReconciled {

@@ -4,11 +4,10 @@
 use crate::clixml::value::PsValue;
 use crate::domain::Event;
 use crate::domain::cmdlet_call::CmdletCall;
-use crate::domain::event::{DeviceRef, SyncCounts, WipeConfirmed, WipeRequested};
+use crate::domain::event::{DeviceRef, WipeConfirmed, WipeRequested};
 use crate::domain::plan::{PlannedCall, device_identity};
 use crate::domain::projection::{DeviceView, key_of};
 use crate::domain::vocabulary::SyncKind;
-use crate::sync::affected::Affected;
 use crate::sync::engine::{Engine, EngineError, PhaseError, Run, read_failed};
 
 /// Wipes issued per sync at most.
@@ -44,12 +43,7 @@ impl Engine {
             })
             .collect();
         self.journal.record(Some(correlation), events)?;
-        let mut run = Run {
-            run_id: correlation,
-            kind: SyncKind::Quick,
-            counts: SyncCounts::default(),
-            affected: Affected::default(),
-        };
+        let mut run = Run::new(correlation, SyncKind::Quick);
         let outcome = self.run_pending_wipes(&mut run).await;
         self.pool.close_idle().await;
         self.journal.commit()?;

@@ -21,7 +21,10 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
     match &recorded.event {
         Event::ConnectorRegistered(event) => connector_registered(projection, recorded, event),
         Event::ConnectorStatusChanged(event) => connector_status_changed(projection, recorded, event),
-        Event::PolicyApplied(event) => projection.policy = Some(event.clone()),
+        Event::PolicyApplied(event) => {
+            projection.policy = Some(event.clone());
+            projection.rules_seq = recorded.seq;
+        }
         Event::SyncStarted(event) => sync_started(projection, recorded, event),
         Event::SyncCompleted(event) => sync_completed(projection, recorded, event),
         Event::SyncFailed(event) => sync_failed(projection, recorded, event),
@@ -30,9 +33,19 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
                 organization.current_server = event.to.clone();
             }
         }
-        Event::UserObserved(event) => user_observed(projection, event),
-        Event::MailboxObserved(event) => mailbox_observed(projection, event),
-        Event::OrganizationObserved(event) => organization_observed(projection, event),
+        Event::UserObserved(event) => {
+            user_observed(projection, event);
+            let smtp = if event.smtp.is_empty() { &event.upn } else { &event.smtp };
+            touch_mailbox(projection, &key_of(smtp), recorded.seq);
+        }
+        Event::MailboxObserved(event) => {
+            mailbox_observed(projection, event);
+            touch_mailbox(projection, &key_of(&event.mailbox), recorded.seq);
+        }
+        Event::OrganizationObserved(event) => {
+            organization_observed(projection, event);
+            projection.rules_seq = recorded.seq;
+        }
         Event::DeviceDiscovered(event) => device_discovered(projection, recorded, event),
         Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
         Event::PartnershipRemoved(event) => {
@@ -74,6 +87,15 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
             if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
                 device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
             }
+        }
+    }
+}
+
+/// Every partnership of a mailbox may decide differently now.
+fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
+    for key in projection.keys_of_mailbox(mailbox_key) {
+        if let Some(device) = projection.devices.get_mut(&key) {
+            device.inputs_seq = seq;
         }
     }
 }
@@ -126,6 +148,8 @@ fn new_device(mailbox: &str, device_id: &str, at_us: i64) -> DeviceView {
         wipe: None,
         first_seen_us: at_us,
         last_event_seq: 0,
+        inputs_seq: 0,
+        decided_seq: 0,
     }
 }
 
@@ -281,6 +305,7 @@ fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, even
     device.exchange_state = event.exchange_state.clone();
     device.exchange_reason = event.exchange_reason.clone();
     device.last_event_seq = recorded.seq;
+    device.inputs_seq = recorded.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
 }
 
@@ -318,6 +343,7 @@ fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_
         if let Some(device) = projection.devices.get_mut(&key) {
             raise(device, step);
             device.last_event_seq = recorded.seq;
+            device.inputs_seq = recorded.seq;
         }
     }
 }
@@ -358,6 +384,7 @@ fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, even
                     device.managed_device_id = None;
                 }
                 device.last_event_seq = recorded.seq;
+                device.inputs_seq = recorded.seq;
             }
         }
     }
@@ -399,6 +426,7 @@ fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, ev
 fn access_decided(projection: &mut Projection, recorded: &RecordedEvent, event: &AccessDecided) {
     let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
     let was_allowed = device.access == Some(Access::Allowed);
+    device.decided_seq = recorded.seq;
     device.access = Some(event.access);
     device.reason = Some(event.reason);
     device.inputs = Some(event.inputs.clone());
@@ -520,6 +548,7 @@ fn command_finished(projection: &mut Projection, recorded: &RecordedEvent, comma
     }
     let applied = matches!(outcome, Outcome::Applied);
     for (identity, list, added, removed) in list_edits(&pending.call) {
+        touch_mailbox(projection, &key_of(&identity), recorded.seq);
         let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) else { continue };
         let owned = easgate_list(mailbox, list);
         let released = if applied { removed } else { added };

@@ -57,6 +57,8 @@ pub struct Projection {
     /// Notifications requested and not yet sent.
     pub pending_notifications: BTreeMap<Uuid, PendingNotification>,
     pub syncs: SyncHistory,
+    /// The last event that may change every decision (the policy, the organisation's rules).
+    pub rules_seq: u64,
     pub anomalies: Vec<Anomaly>,
     pub anomaly_count: u64,
     pub event_count: u64,
@@ -156,6 +158,11 @@ pub struct DeviceView {
     pub wipe: Option<WipeView>,
     pub first_seen_us: i64,
     pub last_event_seq: u64,
+    /// The last event that may change this device's decision (its class, its mailbox's lists,
+    /// its user, its managed-device record).
+    pub inputs_seq: u64,
+    /// The last `AccessDecided` for it.
+    pub decided_seq: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,6 +308,16 @@ impl Projection {
             }
         }
         counts
+    }
+
+    /// Whether facts changed since the device was last decided (or it never was). `evaluated_seq`
+    /// is when the caller last evaluated it without the decision changing.
+    pub fn needs_decision(&self, device: &DeviceView, evaluated_seq: u64) -> bool {
+        if device.removed {
+            return false;
+        }
+        let seen = device.decided_seq.max(evaluated_seq);
+        device.access.is_none() || device.inputs_seq.max(self.rules_seq) > seen
     }
 
     pub fn compliance_of(&self, device: &DeviceView) -> Compliance {
