@@ -12,7 +12,13 @@ use crate::sync::journal::{EventLog, LogError};
 
 /// The projection's snapshot format. Bump it whenever `Projection` (or anything it holds)
 /// changes shape: snapshots are never upcast, a snapshot of another format is rebuilt.
-pub const PROJECTION_FORMAT_ID: u32 = 1;
+pub const PROJECTION_FORMAT: u32 = 1;
+
+/// The id stored with snapshots: the format and easgate's version, because a new version may
+/// fold the same events differently (a snapshot of another version is rebuilt, never trusted).
+pub fn projection_format_id() -> u32 {
+    crc32c::crc32c(format!("{}/{}", PROJECTION_FORMAT, env!("CARGO_PKG_VERSION")).as_bytes())
+}
 
 /// A snapshot is taken when this many events were appended since the last one.
 pub const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
@@ -34,7 +40,7 @@ impl EventLog for Store {
 
 /// Folds the log into a projection, from the newest usable snapshot when there is one.
 pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
-    let mut projection = match store.latest_snapshot(PROJECTION_FORMAT_ID)? {
+    let mut projection = match store.latest_snapshot(projection_format_id())? {
         Some(snapshot) => match postcard::from_bytes::<Projection>(&snapshot.bytes) {
             Ok(projection) if projection.last_seq == snapshot.seq => projection,
             _ => Projection::default(),
@@ -71,7 +77,7 @@ pub fn save_snapshot(store: &mut Store, projection: &Projection) -> Result<(), S
     assert_eq!(projection.last_seq, store.last_seq(), "a snapshot is of the whole log");
     let bytes = postcard::to_allocvec(projection)
         .map_err(|error| StoreError::Refused(format!("cannot encode the projection: {error}")))?;
-    store.save_snapshot(projection.last_seq, PROJECTION_FORMAT_ID, bytes)
+    store.save_snapshot(projection.last_seq, projection_format_id(), bytes)
 }
 
 /// Opens a data directory for reading: every record checked (checksums, chain, contiguity), so
@@ -93,7 +99,7 @@ pub struct ProjectionReplay;
 
 impl SnapshotReplay for ProjectionReplay {
     fn format_id(&self) -> u32 {
-        PROJECTION_FORMAT_ID
+        projection_format_id()
     }
 
     fn compare(
@@ -117,17 +123,44 @@ impl SnapshotReplay for ProjectionReplay {
 }
 
 fn first_difference(stored: &Projection, replayed: &Projection) -> String {
-    if stored.devices.len() != replayed.devices.len() {
-        return format!("{} devices in the snapshot, {} in the replay", stored.devices.len(), replayed.devices.len());
+    macro_rules! compare {
+        ($($field:ident),*) => {
+            $(if stored.$field != replayed.$field {
+                return format!("its {} differ(s) from the replay's", stringify!($field));
+            })*
+        };
     }
-    let mut keys: Vec<_> = stored.devices.keys().collect();
+    let mut keys: Vec<_> = stored.devices.keys().chain(replayed.devices.keys()).collect();
     keys.sort_unstable();
+    keys.dedup();
     for key in keys {
         if stored.devices.get(key) != replayed.devices.get(key) {
             return format!("device {} on {} differs", key.device_id, key.mailbox);
         }
     }
-    "the projection differs outside its devices".to_string()
+    compare!(
+        last_seq,
+        last_recorded_at_us,
+        connectors,
+        policy,
+        users,
+        user_by_smtp,
+        mailboxes,
+        organization,
+        managed,
+        managed_by_eas,
+        registrations,
+        device_keys_by_id,
+        device_ids_by_mailbox,
+        pending_commands,
+        pending_notifications,
+        syncs,
+        rules_seq,
+        anomalies,
+        anomaly_count,
+        event_count
+    );
+    "the projection differs".to_string()
 }
 
 /// Opens a data directory for the engine (created when missing): the store checked at its tail,

@@ -2,8 +2,16 @@
 //! this module. Exit 0 on success, 1 on a failed check or expectation, 2 on bad usage or input,
 //! always with a one-line error on stderr.
 
+pub mod audit;
+pub mod describe;
+pub mod devices;
+pub mod log;
+pub mod open;
 pub mod output;
+pub mod replay;
 pub mod simulate;
+pub mod status;
+pub mod verify;
 pub mod views;
 
 use std::path::PathBuf;
@@ -226,6 +234,12 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Simulate(args) => simulate::run(&cli, args),
+        Command::Status => status::run(&cli),
+        Command::Devices(args) => devices::run(&cli, args),
+        Command::Audit(args) => audit::run(&cli, args),
+        Command::Replay(args) => replay::run(&cli, args),
+        Command::Verify => verify::run(&cli),
+        Command::Log(args) => log::run(&cli, args),
         command => Err(CliError::Input(format!("`{}` is not available in this build", command_name(command)))),
     }
 }

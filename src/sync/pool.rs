@@ -84,7 +84,7 @@ impl RunspacePool {
     pub async fn learn_servers(&self, servers: &[String]) {
         let mut state = self.servers.lock().await;
         for server in servers {
-            if !state.candidates.iter().any(|known| known.eq_ignore_ascii_case(server)) {
+            if !state.candidates.iter().any(|known| same_server(known, server)) {
                 state.candidates.push(server.clone());
             }
         }
@@ -205,4 +205,14 @@ impl RunspacePool {
             let _ = session.close().await;
         }
     }
+}
+
+/// Whether two names are the same server: equal, or one is the other's short name
+/// (`cas1` and `cas1.contoso.com`).
+fn same_server(left: &str, right: &str) -> bool {
+    if left.eq_ignore_ascii_case(right) {
+        return true;
+    }
+    let short = |name: &str| name.split('.').next().unwrap_or(name).to_ascii_lowercase();
+    (!left.contains('.') || !right.contains('.')) && short(left) == short(right)
 }

@@ -277,7 +277,7 @@ fn organization_observed(projection: &mut Projection, event: &OrganizationObserv
                 rules: event.rules.clone(),
                 cas_servers: event.cas_servers.clone(),
                 easgate_rules: Default::default(),
-                current_server: event.cas_servers.first().cloned().unwrap_or_default(),
+                current_server: String::new(),
             });
         }
     }

@@ -112,7 +112,7 @@ pub struct OrganizationView {
     pub cas_servers: Vec<String>,
     /// Rules easgate created from the policy's access rules: (query, characteristic).
     pub easgate_rules: BTreeSet<(String, Characteristic)>,
-    /// The server easgate talks to now (after failovers).
+    /// The server easgate talks to after failing over (empty: the connector's primary).
     pub current_server: String,
 }
 
@@ -322,5 +322,49 @@ impl Projection {
 
     pub fn compliance_of(&self, device: &DeviceView) -> Compliance {
         self.managed_for(device).map(|managed| managed.compliance).unwrap_or_default()
+    }
+}
+
+/// The partnerships an event is about (for traces): named directly, by DeviceId, by managed
+/// device, by mailbox or by the command's device list.
+pub fn touched_keys(projection: &Projection, event: &crate::domain::Event) -> Vec<DeviceKey> {
+    use crate::domain::Event;
+    let by_id = |device_id: &str| projection.keys_with_device_id(device_id).to_vec();
+    let by_managed = |managed_device_id: &str| {
+        projection
+            .managed
+            .get(managed_device_id)
+            .and_then(|managed| managed.eas_device_id.as_deref())
+            .map(by_id)
+            .unwrap_or_default()
+    };
+    match event {
+        Event::DeviceDiscovered(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::ExchangeStateObserved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::PartnershipRemoved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::DeviceMapped(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::AccessDecided(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationSent(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationFailed(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::WipeRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::WipeConfirmed(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::DriftDetected(event) if !event.device_id.is_empty() => {
+            vec![DeviceKey::new(&event.mailbox, &event.device_id)]
+        }
+        Event::DeviceRegistered(event) => by_id(&event.device_id),
+        Event::EasIdRegistered(event) => by_id(&event.device_id),
+        Event::DeviceEnrolled(event) => {
+            event.device_id.as_deref().map(by_id).unwrap_or_else(|| by_managed(&event.managed_device_id))
+        }
+        Event::DeviceUnenrolled(event) => {
+            event.device_id.as_deref().map(by_id).unwrap_or_else(|| by_managed(&event.managed_device_id))
+        }
+        Event::ComplianceObserved(event) => by_managed(&event.managed_device_id),
+        Event::CmdletRequested(event) => {
+            event.devices.iter().map(|device| DeviceKey::new(&device.mailbox, &device.device_id)).collect()
+        }
+        Event::MailboxObserved(event) => projection.keys_of_mailbox(&key_of(&event.mailbox)),
+        _ => Vec::new(),
     }
 }
