@@ -29,7 +29,8 @@ fn history(name: &str) -> PathBuf {
 
 fn imported(name: &str) -> tempfile::TempDir {
     let directory = tempfile::tempdir().expect("a temporary directory");
-    let output = easgate(&directory.path().join("data"), &["log", "import", history(name).to_str().expect("utf-8 path")]);
+    let output =
+        easgate(&directory.path().join("data"), &["log", "import", history(name).to_str().expect("utf-8 path")]);
     assert!(output.status.success(), "import failed: {}", stderr(&output));
     directory
 }
@@ -46,7 +47,18 @@ fn an_imported_history_is_listed_audited_replayed_and_verified() {
     assert_eq!(device["access"], "allowed");
     assert_eq!(device["flow_step"], 10);
     assert_eq!(device["flow_step_name"], "access_granted");
-    for field in ["mailbox", "device_type", "device_model", "device_os", "reason", "exchange_state", "managed_device_id", "compliance", "targeted", "last_event_seq"] {
+    for field in [
+        "mailbox",
+        "device_type",
+        "device_model",
+        "device_os",
+        "reason",
+        "exchange_state",
+        "managed_device_id",
+        "compliance",
+        "targeted",
+        "last_event_seq",
+    ] {
         assert!(device.get(field).is_some(), "the device object has {field}");
     }
 
@@ -54,7 +66,12 @@ fn an_imported_history_is_listed_audited_replayed_and_verified() {
     let text = stdout(&audit);
     assert!(audit.status.success(), "{}", stderr(&audit));
     assert!(text.contains("quarantined (not_enrolled) because targeted yes, enrolled no"), "{text}");
-    assert!(text.contains("allowed (compliant) because targeted yes, enrolled yes, EAS id linked yes, compliance compliant"), "{text}");
+    assert!(
+        text.contains(
+            "allowed (compliant) because targeted yes, enrolled yes, EAS id linked yes, compliance compliant"
+        ),
+        "{text}"
+    );
     assert!(text.contains("Set-CASMailbox"), "the cmdlet is part of the device's audit: {text}");
 
     // Back to just after the first sync: the phone was quarantined and its user mailed.
@@ -77,7 +94,8 @@ fn a_flipped_byte_is_caught_by_verify_and_refused_by_every_command() {
     let mut bytes = std::fs::read(&database).expect("sled's file");
     // Every copy of a record's text: whichever sled reads, it is damaged.
     let needle = b"nina@contoso.com";
-    let positions: Vec<usize> = bytes.windows(needle.len()).enumerate().filter(|(_, window)| *window == needle).map(|(at, _)| at).collect();
+    let positions: Vec<usize> =
+        bytes.windows(needle.len()).enumerate().filter(|(_, window)| *window == needle).map(|(at, _)| at).collect();
     assert!(!positions.is_empty(), "the records are in the file");
     for position in positions {
         bytes[position + 2] ^= 0x20;
@@ -134,7 +152,8 @@ fn a_data_directory_from_a_newer_easgate_is_refused() {
     let data = directory.path().join("data");
     let format = data.join("FORMAT");
     let text = std::fs::read_to_string(&format).expect("FORMAT");
-    let newer: String = text.chars().map(|character| if character.is_ascii_digit() { '9' } else { character }).collect();
+    let newer: String =
+        text.chars().map(|character| if character.is_ascii_digit() { '9' } else { character }).collect();
     std::fs::write(&format, newer).expect("written");
     for command in [&["devices"][..], &["verify"]] {
         let output = easgate(&data, command);

@@ -6,7 +6,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn easgate(arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_easgate")).args(arguments).env_remove("EASGATE_DATA").output().expect("easgate runs")
+    Command::new(env!("CARGO_BIN_EXE_easgate"))
+        .args(arguments)
+        .env_remove("EASGATE_DATA")
+        .output()
+        .expect("easgate runs")
 }
 
 fn scenario(directory: &Path, name: &str, lines: &[&str]) -> String {
@@ -37,7 +41,10 @@ fn json_output_has_one_object_a_step_with_what_a_sync_did() {
         .collect();
     assert_eq!(objects.len(), 6);
     let sync = &objects[4];
-    assert_eq!((sync["do"].as_str(), sync["kind"].as_str(), sync["ok"].as_bool()), (Some("sync"), Some("full"), Some(true)));
+    assert_eq!(
+        (sync["do"].as_str(), sync["kind"].as_str(), sync["ok"].as_bool()),
+        (Some("sync"), Some("full"), Some(true))
+    );
     for field in ["duration_ms", "cmdlets", "reads", "devices"] {
         assert!(sync[field].is_u64(), "a sync step carries {field}: {sync}");
     }

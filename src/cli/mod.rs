@@ -3,6 +3,7 @@
 //! always with a one-line error on stderr.
 
 pub mod audit;
+pub mod demo;
 pub mod describe;
 pub mod devices;
 pub mod log;
@@ -233,6 +234,7 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
+        Command::Demo(args) => demo::run(&cli, args),
         Command::Simulate(args) => simulate::run(&cli, args),
         Command::Status => status::run(&cli),
         Command::Devices(args) => devices::run(&cli, args),

@@ -320,8 +320,12 @@ impl Projection {
         device.access.is_none() || device.inputs_seq.max(self.rules_seq) > seen
     }
 
+    /// The compliance of the device's enrolled managed-device record (unknown when it has none).
     pub fn compliance_of(&self, device: &DeviceView) -> Compliance {
-        self.managed_for(device).map(|managed| managed.compliance).unwrap_or_default()
+        self.managed_for(device)
+            .filter(|managed| managed.enrolled)
+            .map(|managed| managed.compliance)
+            .unwrap_or_default()
     }
 }
 
