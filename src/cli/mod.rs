@@ -10,6 +10,7 @@ pub mod log;
 pub mod open;
 pub mod output;
 pub mod replay;
+pub mod sim_exchange;
 pub mod simulate;
 pub mod status;
 pub mod verify;
@@ -236,6 +237,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Command::Demo(args) => demo::run(&cli, args),
         Command::Simulate(args) => simulate::run(&cli, args),
+        Command::SimExchange(args) => sim_exchange::run(&cli, args),
         Command::Status => status::run(&cli),
         Command::Devices(args) => devices::run(&cli, args),
         Command::Audit(args) => audit::run(&cli, args),

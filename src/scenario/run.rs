@@ -94,6 +94,15 @@ pub async fn run_steps(
     Ok(outcomes)
 }
 
+/// Runs a step that builds the organisation (see `cli::sim_exchange::is_setup`); returns false
+/// for any other step, which is skipped.
+pub async fn run_setup_step(world: &mut World, step: &Step) -> Result<bool, WorldError> {
+    if !crate::cli::sim_exchange::is_setup(step) {
+        return Ok(false);
+    }
+    run_step(world, step).await.map(|_| true)
+}
+
 fn done(summary: impl Into<String>) -> Result<(bool, String, Value), WorldError> {
     Ok((true, summary.into(), json!({})))
 }
