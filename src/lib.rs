@@ -4,10 +4,21 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod clixml;
 pub mod clock;
+pub mod config;
+pub mod data;
 pub mod domain;
+pub mod ews;
 pub mod exchange;
+pub mod graph;
 pub mod mail;
+pub mod psrp;
+pub mod scenario;
+pub mod sim;
 pub mod store;
+pub mod sync;
 pub mod tenant;
+pub mod testing;
+pub mod wsman;

@@ -148,7 +148,7 @@ fn samples() -> Vec<Event> {
                 eas_id_linked: true,
                 compliance: Compliance::Noncompliant,
                 policy_revision: 4,
-                admin_entry: AdminEntry::Allow,
+                admin_entry: ListEntry::Allow,
                 exchange_rules_give: Some(AccessLevel::Quarantine),
                 managed_device_id: Some("md-0001".into()),
             },
@@ -175,6 +175,7 @@ fn samples() -> Vec<Event> {
             cmdlet: "Set-CASMailbox".into(),
             error: "The operation couldn't be performed because object 'x' couldn't be found".into(),
             retryable: true,
+            in_doubt: false,
         }),
         Event::CmdletReconciled(CmdletReconciled {
             command_id: uuid(5),

@@ -1,3 +1,6 @@
 //! CLIXML (MS-PSRP 2.2.5): the PowerShell value model and its XML form.
 
+pub mod escape;
+pub mod read;
 pub mod value;
+pub mod write;

@@ -66,7 +66,8 @@ pub struct PsObject {
     pub type_names: Vec<String>,
     /// `<ToString>`
     pub to_string: Option<String>,
-    /// The primitive the object wraps (an enum's `<I32>`, a string's `<S>`), if any.
+    /// The value the object wraps, if any: a primitive (an enum's `<I32>`, a string's `<S>`) or,
+    /// for an adapted object, its base `<Obj>`.
     pub value: Option<PsValue>,
     /// `<Props>`: adapted properties, in order.
     pub properties: Vec<(String, PsValue)>,

@@ -267,7 +267,7 @@ pub struct DecisionInputs {
     pub policy_revision: u64,
     /// An admin's own entry on the mailbox's lists, if any.
     #[serde(default)]
-    pub admin_entry: crate::domain::vocabulary::AdminEntry,
+    pub admin_entry: crate::domain::vocabulary::ListEntry,
     /// What Exchange's own rules give the device with no list entry.
     #[serde(default)]
     pub exchange_rules_give: Option<AccessLevel>,
@@ -321,6 +321,9 @@ pub struct CmdletFailed {
     pub error: String,
     #[serde(default)]
     pub retryable: bool,
+    /// The cmdlet may have changed Exchange anyway (a timeout): to be reconciled by reading back.
+    #[serde(default)]
+    pub in_doubt: bool,
 }
 
 /// An intent without an outcome (after a crash) settled by reading Exchange back.

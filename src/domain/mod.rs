@@ -3,13 +3,42 @@
 //! time and ids come in as inputs.
 
 pub mod cmdlet_call;
+pub mod decide;
 pub mod event;
 pub mod exchange_rules;
+pub mod observation;
+pub mod observe;
+pub mod plan;
+pub mod projection;
 pub mod vocabulary;
 
 use uuid::Uuid;
 
 pub use event::Event;
+
+/// An event to append: the log assigns its seq and chains it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub recorded_at_us: i64,
+    pub event_id: Uuid,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub event: Event,
+}
+
+impl NewEvent {
+    /// The event as recorded at `seq`.
+    pub fn recorded(self, seq: u64) -> RecordedEvent {
+        RecordedEvent {
+            seq,
+            recorded_at_us: self.recorded_at_us,
+            event_id: self.event_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            event: self.event,
+        }
+    }
+}
 
 /// An event as the log holds it: the payload and its envelope fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,3 +54,12 @@ pub struct RecordedEvent {
     pub causation_id: Option<Uuid>,
     pub event: Event,
 }
+
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+pub mod given;
+#[cfg(test)]
+mod plan_tests;

@@ -105,10 +105,11 @@ pub enum ConnectorKind {
     Hosted,
 }
 
-/// An admin's own entry (one easgate did not add) for a device on its mailbox's lists.
+/// An entry for a device on its mailbox's lists: an admin's own (one easgate did not add) in
+/// decision inputs, or the one easgate wants in the planner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AdminEntry {
+pub enum ListEntry {
     #[default]
     None,
     Allow,

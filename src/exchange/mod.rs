@@ -4,7 +4,10 @@
 //! twin. Both take cmdlets as data (`CmdletCall`) and return PowerShell values, so everything
 //! above this boundary runs unchanged against either.
 
+pub mod cmdlets;
 pub mod error;
+pub mod psrp_connector;
+pub mod psrp_server;
 
 use async_trait::async_trait;
 

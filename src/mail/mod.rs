@@ -1,6 +1,8 @@
 //! The mail adapter boundary: sends the quarantine notification (EWS `CreateItem` with
 //! `SendAndSaveCopy`, or the simulated outbox).
 
+pub mod template;
+
 use async_trait::async_trait;
 
 /// One notification mail.

@@ -6,10 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use uuid::Uuid;
-
 use crate::domain::RecordedEvent;
-use crate::domain::event::Event;
 use crate::store::catalog;
 use crate::store::data_dir::{self, CommittedHead, LOG_DIRECTORY, SideFile};
 use crate::store::device_index::{DeviceIndex, IndexKey, linked_keys};
@@ -32,14 +29,7 @@ const LOCK_POLL_MS: u64 = 10;
 const MAX_LINKED_KEYS: usize = 10_000;
 
 /// An event to append; the store assigns its seq and prev_hash.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub recorded_at_us: i64,
-    pub event_id: Uuid,
-    pub correlation_id: Option<Uuid>,
-    pub causation_id: Option<Uuid>,
-    pub event: Event,
-}
+pub use crate::domain::NewEvent;
 
 /// How to open a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,176 @@
+//! The data directory as the rest of the program sees it: the store, and the projection folded
+//! from it (from the newest snapshot plus the tail after it, or from seq 1).
+//!
+//! Invariant: a projection handed out here is exactly the fold of the log's first `last_seq`
+//! events; a snapshot is used only when its record hash matches the log.
+
+use std::path::Path;
+
+use crate::domain::projection::{Projection, evolve};
+use crate::store::{OpenMode, ReplayComparison, Snapshot, SnapshotReplay, Store, StoreError};
+use crate::sync::journal::{EventLog, LogError};
+
+/// The projection's snapshot format. Bump it whenever `Projection` (or anything it holds)
+/// changes shape: snapshots are never upcast, a snapshot of another format is rebuilt.
+pub const PROJECTION_FORMAT: u32 = 1;
+
+/// The id stored with snapshots: the format and easgate's version, because a new version may
+/// fold the same events differently (a snapshot of another version is rebuilt, never trusted).
+pub fn projection_format_id() -> u32 {
+    crc32c::crc32c(format!("{}/{}", PROJECTION_FORMAT, env!("CARGO_PKG_VERSION")).as_bytes())
+}
+
+/// A snapshot is taken when this many events were appended since the last one.
+pub const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
+
+impl EventLog for Store {
+    fn append(&mut self, events: Vec<crate::domain::NewEvent>) -> Result<Vec<crate::domain::RecordedEvent>, LogError> {
+        Store::append(self, events).map_err(|error| LogError(error.to_string()))
+    }
+    fn flush(&mut self) -> Result<(), LogError> {
+        Store::flush(self).map_err(|error| LogError(error.to_string()))
+    }
+    fn close(self: Box<Self>) -> Result<(), LogError> {
+        Store::close(*self).map_err(|error| LogError(error.to_string()))
+    }
+    fn save_snapshot(&mut self, projection: &Projection) -> Result<(), LogError> {
+        save_snapshot(self, projection).map_err(|error| LogError(error.to_string()))
+    }
+}
+
+/// Folds the log into a projection, from the newest usable snapshot when there is one.
+pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
+    let mut projection = match store.latest_snapshot(projection_format_id())? {
+        Some(snapshot) => match postcard::from_bytes::<Projection>(&snapshot.bytes) {
+            Ok(projection) if projection.last_seq == snapshot.seq => projection,
+            _ => Projection::default(),
+        },
+        None => Projection::default(),
+    };
+    for event in store.events_from(projection.last_seq + 1)? {
+        evolve(&mut projection, &event?);
+    }
+    Ok(projection)
+}
+
+/// Folds the log up to and including `until_seq` from seq 1 (no snapshot: replays are for
+/// looking back).
+pub fn replay_until(
+    store: &Store,
+    until_seq: u64,
+    mut each: impl FnMut(&Projection, &crate::domain::RecordedEvent),
+) -> Result<Projection, StoreError> {
+    let mut projection = Projection::default();
+    if until_seq == 0 {
+        return Ok(projection);
+    }
+    for event in store.events_range(1, until_seq)? {
+        let event = event?;
+        evolve(&mut projection, &event);
+        each(&projection, &event);
+    }
+    Ok(projection)
+}
+
+/// Saves a snapshot of `projection` (which must be the fold of the whole log).
+pub fn save_snapshot(store: &mut Store, projection: &Projection) -> Result<(), StoreError> {
+    assert_eq!(projection.last_seq, store.last_seq(), "a snapshot is of the whole log");
+    let bytes = postcard::to_allocvec(projection)
+        .map_err(|error| StoreError::Refused(format!("cannot encode the projection: {error}")))?;
+    store.save_snapshot(projection.last_seq, projection_format_id(), bytes)
+}
+
+/// Opens a data directory for reading: every record checked (checksums, chain, contiguity), so
+/// that no command shows less than the log holds without saying so.
+pub fn open_for_reading(data_dir: &Path) -> Result<Store, StoreError> {
+    if !data_dir.join("log").exists() {
+        return Err(StoreError::BadDataDirectory {
+            path: data_dir.to_path_buf(),
+            detail:
+                "no easgate data here (run `easgate demo`, `easgate simulate --data DIR ...` or `easgate log import`)"
+                    .into(),
+        });
+    }
+    Store::open(data_dir, OpenMode::Full)
+}
+
+/// `verify`'s snapshot check: a full replay compared with the stored snapshot.
+pub struct ProjectionReplay;
+
+impl SnapshotReplay for ProjectionReplay {
+    fn format_id(&self) -> u32 {
+        projection_format_id()
+    }
+
+    fn compare(
+        &mut self,
+        snapshot: &Snapshot,
+        events: crate::store::EventIter<'_>,
+    ) -> Result<ReplayComparison, StoreError> {
+        let mut replayed = Projection::default();
+        for event in events {
+            evolve(&mut replayed, &event?);
+        }
+        let stored: Projection = match postcard::from_bytes(&snapshot.bytes) {
+            Ok(stored) => stored,
+            Err(error) => return Ok(ReplayComparison::Differs(format!("the snapshot does not decode: {error}"))),
+        };
+        if stored == replayed {
+            return Ok(ReplayComparison::Equal);
+        }
+        Ok(ReplayComparison::Differs(first_difference(&stored, &replayed)))
+    }
+}
+
+fn first_difference(stored: &Projection, replayed: &Projection) -> String {
+    macro_rules! compare {
+        ($($field:ident),*) => {
+            $(if stored.$field != replayed.$field {
+                return format!("its {} differ(s) from the replay's", stringify!($field));
+            })*
+        };
+    }
+    let mut keys: Vec<_> = stored.devices.keys().chain(replayed.devices.keys()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        if stored.devices.get(key) != replayed.devices.get(key) {
+            return format!("device {} on {} differs", key.device_id, key.mailbox);
+        }
+    }
+    compare!(
+        last_seq,
+        last_recorded_at_us,
+        connectors,
+        policy,
+        users,
+        user_by_smtp,
+        mailboxes,
+        organization,
+        managed,
+        managed_by_eas,
+        registrations,
+        device_keys_by_id,
+        device_ids_by_mailbox,
+        pending_commands,
+        pending_notifications,
+        syncs,
+        rules_seq,
+        anomalies,
+        anomaly_count,
+        event_count
+    );
+    "the projection differs".to_string()
+}
+
+/// Opens a data directory for the engine (created when missing): the store checked at its tail,
+/// and the projection folded from the newest snapshot.
+pub fn open_journal(
+    data_dir: &Path,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ids: crate::sync::ids::IdGenerator,
+) -> Result<crate::sync::journal::Journal, StoreError> {
+    let store = Store::open(data_dir, OpenMode::Tail)?;
+    let projection = load_projection(&store)?;
+    Ok(crate::sync::journal::Journal::new(Box::new(store), projection, clock, ids))
+}

@@ -1,0 +1,603 @@
+//! `evolve`: folds one recorded event into the projection. It only assigns; it cannot fail. An
+//! event that does not fit (an orphan, an outcome without its intent) is kept as an anomaly.
+
+use crate::domain::RecordedEvent;
+use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
+use crate::domain::event::*;
+use crate::domain::projection::flow::{self, TenantFacts};
+use crate::domain::projection::*;
+use crate::domain::vocabulary::{Access, Characteristic, ExchangeState};
+
+/// Folds `recorded` into `projection`.
+pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
+    if recorded.seq <= projection.last_seq && projection.last_seq != 0 {
+        let detail = format!("seq {} arrived after seq {}", recorded.seq, projection.last_seq);
+        anomaly(projection, recorded, detail);
+        return;
+    }
+    projection.last_seq = recorded.seq;
+    projection.last_recorded_at_us = recorded.recorded_at_us;
+    projection.event_count += 1;
+    match &recorded.event {
+        Event::ConnectorRegistered(event) => connector_registered(projection, recorded, event),
+        Event::ConnectorStatusChanged(event) => connector_status_changed(projection, recorded, event),
+        Event::PolicyApplied(event) => {
+            projection.policy = Some(event.clone());
+            projection.rules_seq = recorded.seq;
+        }
+        Event::SyncStarted(event) => sync_started(projection, recorded, event),
+        Event::SyncCompleted(event) => sync_completed(projection, recorded, event),
+        Event::SyncFailed(event) => sync_failed(projection, recorded, event),
+        Event::CasFailedOver(event) => {
+            if let Some(organization) = projection.organization.as_mut() {
+                organization.current_server = event.to.clone();
+            }
+        }
+        Event::UserObserved(event) => {
+            user_observed(projection, event);
+            let smtp = if event.smtp.is_empty() { &event.upn } else { &event.smtp };
+            touch_mailbox(projection, &key_of(smtp), recorded.seq);
+        }
+        Event::MailboxObserved(event) => {
+            mailbox_observed(projection, event);
+            touch_mailbox(projection, &key_of(&event.mailbox), recorded.seq);
+        }
+        Event::OrganizationObserved(event) => {
+            organization_observed(projection, event);
+            projection.rules_seq = recorded.seq;
+        }
+        Event::DeviceDiscovered(event) => device_discovered(projection, recorded, event),
+        Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
+        Event::PartnershipRemoved(event) => {
+            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+                device.removed = true;
+            }
+        }
+        Event::DeviceRegistered(event) => device_registered(projection, recorded, event),
+        Event::DeviceEnrolled(event) => device_enrolled(projection, recorded, event),
+        Event::DeviceUnenrolled(event) => device_unenrolled(projection, recorded, event),
+        Event::DeviceMapped(event) => device_mapped(projection, recorded, event),
+        Event::EasIdRegistered(event) => eas_id_registered(projection, recorded, event),
+        Event::ComplianceObserved(event) => compliance_observed(projection, recorded, event),
+        Event::AccessDecided(event) => access_decided(projection, recorded, event),
+        Event::CmdletRequested(event) => cmdlet_requested(projection, recorded, event),
+        Event::CmdletSucceeded(event) => command_finished(projection, recorded, event.command_id, Outcome::Applied),
+        Event::CmdletFailed(event) => {
+            let outcome = if event.in_doubt { Outcome::InDoubt } else { Outcome::NotApplied };
+            command_finished(projection, recorded, event.command_id, outcome);
+        }
+        Event::CmdletReconciled(event) => {
+            let outcome = if event.applied { Outcome::Applied } else { Outcome::NotApplied };
+            command_finished(projection, recorded, event.command_id, outcome);
+        }
+        Event::NotificationRequested(event) => notification_requested(projection, recorded, event),
+        Event::NotificationSent(event) => notification_sent(projection, recorded, event),
+        Event::NotificationFailed(event) => notification_failed(projection, recorded, event),
+        Event::DriftDetected(event) => {
+            if !event.device_id.is_empty() {
+                let _ = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+            }
+        }
+        Event::WipeRequested(event) => {
+            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+                device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: false });
+            }
+        }
+        Event::WipeConfirmed(event) => {
+            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+                device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
+            }
+        }
+    }
+}
+
+/// Every partnership of a mailbox may decide differently now.
+fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
+    for key in projection.keys_of_mailbox(mailbox_key) {
+        if let Some(device) = projection.devices.get_mut(&key) {
+            device.inputs_seq = seq;
+        }
+    }
+}
+
+fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String) {
+    projection.anomaly_count += 1;
+    if projection.anomalies.len() < ANOMALIES_KEPT_MAX {
+        let event_type = recorded.event.name().to_string();
+        projection.anomalies.push(Anomaly { seq: recorded.seq, event_type, detail });
+    }
+}
+
+/// The device an event names, stamped with the event's seq. An event for a partnership never
+/// discovered is an anomaly; the device is created so that nothing the event says is lost.
+fn device_mut<'a>(
+    projection: &'a mut Projection,
+    recorded: &RecordedEvent,
+    mailbox: &str,
+    device_id: &str,
+) -> Option<&'a mut DeviceView> {
+    let key = DeviceKey::new(mailbox, device_id);
+    if !projection.devices.contains_key(&key) {
+        let detail = format!("device {device_id} on {mailbox} was never discovered");
+        anomaly(projection, recorded, detail);
+        projection.insert_device(key.clone(), new_device(mailbox, device_id, recorded.recorded_at_us));
+    }
+    let device = projection.devices.get_mut(&key)?;
+    device.last_event_seq = recorded.seq;
+    Some(device)
+}
+
+fn new_device(mailbox: &str, device_id: &str, at_us: i64) -> DeviceView {
+    DeviceView {
+        mailbox: mailbox.to_string(),
+        device_id: device_id.to_string(),
+        device_type: String::new(),
+        device_model: String::new(),
+        device_os: String::new(),
+        user_agent: String::new(),
+        exchange_state: ExchangeState::Unknown,
+        exchange_reason: Default::default(),
+        access: None,
+        reason: None,
+        inputs: None,
+        flow_step: 0,
+        episode: 1,
+        notified_in_episode: false,
+        managed_device_id: None,
+        removed: false,
+        wipe: None,
+        first_seen_us: at_us,
+        last_event_seq: 0,
+        inputs_seq: 0,
+        decided_seq: 0,
+    }
+}
+
+fn is_denied(access: Option<Access>) -> bool {
+    matches!(access, Some(Access::Blocked) | Some(Access::Quarantined))
+}
+
+fn raise(device: &mut DeviceView, step: u8) {
+    device.flow_step = device.flow_step.max(step);
+}
+
+fn connector_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &ConnectorRegistered) {
+    if let Some(replaced) = &event.replaces {
+        match projection.connectors.get_mut(replaced) {
+            Some(old) => old.replaced_by = Some(event.connector_id.clone()),
+            None => anomaly(projection, recorded, format!("replaces unknown connector {replaced}")),
+        }
+    }
+    let connector = ConnectorView {
+        connector_id: event.connector_id.clone(),
+        organization: event.organization.clone(),
+        server: event.server.clone(),
+        kind: event.kind,
+        status: "connectionPending".to_string(),
+        status_reason: String::new(),
+        replaced_by: None,
+        registered_at_us: recorded.recorded_at_us,
+    };
+    projection.connectors.insert(event.connector_id.clone(), connector);
+}
+
+fn connector_status_changed(projection: &mut Projection, recorded: &RecordedEvent, event: &ConnectorStatusChanged) {
+    match projection.connectors.get_mut(&event.connector_id) {
+        Some(connector) => {
+            connector.status = event.status.clone();
+            connector.status_reason = event.reason.clone();
+        }
+        None => anomaly(projection, recorded, format!("status of unknown connector {}", event.connector_id)),
+    }
+}
+
+fn sync_started(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncStarted) {
+    let running = RunningSync { run_id: event.run_id, kind: event.kind, started_at_us: recorded.recorded_at_us };
+    projection.syncs.running = Some(running);
+}
+
+fn sync_completed(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncCompleted) {
+    let outcome = SyncOutcome {
+        run_id: event.run_id,
+        kind: event.kind,
+        at_us: recorded.recorded_at_us,
+        counts: event.counts,
+        duration_ms: event.duration_ms,
+        error: String::new(),
+    };
+    finish_running(projection, recorded, event.run_id);
+    if event.kind == crate::domain::vocabulary::SyncKind::Full {
+        projection.syncs.last_full_completed = Some(outcome.clone());
+    }
+    projection.syncs.last_completed = Some(outcome);
+    projection.syncs.completed_count += 1;
+}
+
+fn sync_failed(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncFailed) {
+    let outcome = SyncOutcome {
+        run_id: event.run_id,
+        kind: event.kind,
+        at_us: recorded.recorded_at_us,
+        counts: event.counts,
+        duration_ms: event.duration_ms,
+        error: event.error.clone(),
+    };
+    finish_running(projection, recorded, event.run_id);
+    projection.syncs.last_failed = Some(outcome);
+    projection.syncs.failed_count += 1;
+}
+
+fn finish_running(projection: &mut Projection, recorded: &RecordedEvent, run_id: uuid::Uuid) {
+    match &projection.syncs.running {
+        Some(running) if running.run_id == run_id => projection.syncs.running = None,
+        _ => anomaly(projection, recorded, format!("sync {run_id} ended without having started")),
+    }
+}
+
+fn user_observed(projection: &mut Projection, event: &UserObserved) {
+    let upn_key = key_of(&event.upn);
+    let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp.clone() };
+    if let Some(previous) = projection.users.get(&upn_key) {
+        let previous_smtp = key_of(&previous.smtp);
+        projection.user_by_smtp.remove(&previous_smtp);
+    }
+    projection.user_by_smtp.insert(key_of(&smtp), upn_key.clone());
+    let user = UserView { upn: event.upn.clone(), smtp, licensed: event.licensed, groups: event.groups.clone() };
+    projection.users.insert(upn_key, user);
+}
+
+fn mailbox_observed(projection: &mut Projection, event: &MailboxObserved) {
+    let mailbox = projection.mailboxes.entry(key_of(&event.mailbox)).or_insert_with(|| MailboxView {
+        smtp: event.mailbox.clone(),
+        identity: String::new(),
+        activesync_enabled: true,
+        allowed_device_ids: Vec::new(),
+        blocked_device_ids: Vec::new(),
+        easgate_allowed: Default::default(),
+        easgate_blocked: Default::default(),
+    });
+    mailbox.identity = event.identity.clone();
+    mailbox.activesync_enabled = event.activesync_enabled;
+    mailbox.allowed_device_ids = event.allowed_device_ids.clone();
+    mailbox.blocked_device_ids = event.blocked_device_ids.clone();
+}
+
+fn organization_observed(projection: &mut Projection, event: &OrganizationObserved) {
+    match projection.organization.as_mut() {
+        Some(organization) => {
+            organization.default_access = event.default_access;
+            organization.rules = event.rules.clone();
+            if !event.cas_servers.is_empty() {
+                organization.cas_servers = event.cas_servers.clone();
+            }
+        }
+        None => {
+            projection.organization = Some(OrganizationView {
+                default_access: event.default_access,
+                rules: event.rules.clone(),
+                cas_servers: event.cas_servers.clone(),
+                easgate_rules: Default::default(),
+                current_server: String::new(),
+            });
+        }
+    }
+}
+
+fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceDiscovered) {
+    let key = DeviceKey::new(&event.mailbox, &event.device_id);
+    if !projection.devices.contains_key(&key) {
+        projection.insert_device(key.clone(), new_device(&event.mailbox, &event.device_id, recorded.recorded_at_us));
+    }
+    let Some(device) = projection.devices.get_mut(&key) else { return };
+    if device.removed {
+        // The partnership came back: a new episode of the walk.
+        device.removed = false;
+        device.episode += 1;
+        device.notified_in_episode = false;
+        device.flow_step = 0;
+        device.access = None;
+        device.reason = None;
+    }
+    device.device_type = event.device_type.clone();
+    device.device_model = event.device_model.clone();
+    device.device_os = event.device_os.clone();
+    device.user_agent = event.user_agent.clone();
+    device.exchange_state = event.exchange_state.clone();
+    device.exchange_reason = event.exchange_reason.clone();
+    device.last_event_seq = recorded.seq;
+    device.inputs_seq = recorded.seq;
+    raise(device, flow::ACCESS_ATTEMPTED);
+}
+
+fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
+    let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
+    device.exchange_state = event.exchange_state.clone();
+    device.exchange_reason = event.exchange_reason.clone();
+    let held = matches!(event.exchange_state, ExchangeState::Quarantined | ExchangeState::Blocked);
+    if held && is_denied(device.access) {
+        raise(device, flow::QUARANTINED);
+    }
+    if event.exchange_state == ExchangeState::Allowed && device.access == Some(Access::Allowed) {
+        raise(device, flow::ACCESS_GRANTED);
+    }
+}
+
+fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
+    let managed = projection.managed_for(device);
+    TenantFacts {
+        registered: projection.registration_for(&device.device_id).is_some(),
+        enrolled: managed.is_some_and(|managed| managed.enrolled),
+        mapped: device.managed_device_id.is_some() && managed.is_some_and(|managed| managed.enrolled),
+        eas_id_registered: managed.is_some_and(|managed| managed.enrolled && managed.eas_activated),
+        compliance_known: managed.is_some_and(|managed| managed.compliance_observed),
+    }
+}
+
+/// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
+fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
+    for key in projection.keys_with_device_id(device_id).to_vec() {
+        let step = match projection.devices.get(&key) {
+            Some(device) => flow::facts_step(tenant_facts(projection, device)),
+            None => continue,
+        };
+        if let Some(device) = projection.devices.get_mut(&key) {
+            raise(device, step);
+            device.last_event_seq = recorded.seq;
+            device.inputs_seq = recorded.seq;
+        }
+    }
+}
+
+fn device_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceRegistered) {
+    let registration =
+        RegistrationView { entra_device_id: event.entra_device_id.clone(), trust_type: event.trust_type.clone() };
+    projection.registrations.insert(key_of(&event.device_id), registration);
+    raise_by_facts(projection, recorded, &event.device_id);
+}
+
+fn device_enrolled(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceEnrolled) {
+    let managed = projection.managed.entry(event.managed_device_id.clone()).or_default();
+    managed.managed_device_id = event.managed_device_id.clone();
+    managed.upn = event.upn.clone();
+    managed.enrolled = true;
+    if event.device_id.is_some() {
+        managed.eas_device_id = event.device_id.clone();
+    }
+    if let Some(device_id) = event.device_id.clone() {
+        projection.managed_by_eas.insert(key_of(&device_id), event.managed_device_id.clone());
+        raise_by_facts(projection, recorded, &device_id);
+    }
+}
+
+fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceUnenrolled) {
+    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
+        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+        return;
+    };
+    managed.enrolled = false;
+    managed.eas_activated = false;
+    let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
+    if let Some(device_id) = device_id {
+        for key in projection.keys_with_device_id(&device_id).to_vec() {
+            if let Some(device) = projection.devices.get_mut(&key) {
+                if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
+                    device.managed_device_id = None;
+                }
+                device.last_event_seq = recorded.seq;
+                device.inputs_seq = recorded.seq;
+            }
+        }
+    }
+}
+
+fn device_mapped(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceMapped) {
+    if !projection.managed.contains_key(&event.managed_device_id) {
+        anomaly(projection, recorded, format!("mapped to unknown managed device {}", event.managed_device_id));
+    }
+    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+        device.managed_device_id = Some(event.managed_device_id.clone());
+    }
+    raise_by_facts(projection, recorded, &event.device_id);
+}
+
+fn eas_id_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &EasIdRegistered) {
+    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
+        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+        return;
+    };
+    managed.eas_activated = true;
+    managed.eas_device_id = Some(event.device_id.clone());
+    projection.managed_by_eas.insert(key_of(&event.device_id), event.managed_device_id.clone());
+    raise_by_facts(projection, recorded, &event.device_id);
+}
+
+fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ComplianceObserved) {
+    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
+        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+        return;
+    };
+    managed.compliance = event.compliance;
+    managed.compliance_observed = true;
+    if let Some(device_id) = managed.eas_device_id.clone() {
+        raise_by_facts(projection, recorded, &device_id);
+    }
+}
+
+fn access_decided(projection: &mut Projection, recorded: &RecordedEvent, event: &AccessDecided) {
+    let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
+    let was_allowed = device.access == Some(Access::Allowed);
+    device.decided_seq = recorded.seq;
+    device.access = Some(event.access);
+    device.reason = Some(event.reason);
+    device.inputs = Some(event.inputs.clone());
+    match event.access {
+        Access::Allowed => {
+            raise(device, flow::ALLOW_ISSUED);
+            if device.exchange_state == ExchangeState::Allowed {
+                raise(device, flow::ACCESS_GRANTED);
+            }
+        }
+        Access::Blocked | Access::Quarantined => {
+            if was_allowed {
+                // Fell off the path: a new episode starts at the denial.
+                device.episode += 1;
+                device.notified_in_episode = false;
+                device.flow_step = flow::BLOCKED_UNMANAGED;
+            }
+            raise(device, flow::BLOCKED_UNMANAGED);
+        }
+        Access::Exempt => {}
+    }
+}
+
+/// Which of a mailbox's lists a Set-CASMailbox parameter edits.
+#[derive(Clone, Copy)]
+enum List {
+    Allowed,
+    Blocked,
+}
+
+/// The list edits a Set-CASMailbox call makes: (mailbox, list, added ids, removed ids).
+fn list_edits(call: &CmdletCall) -> Vec<(String, List, Vec<String>, Vec<String>)> {
+    if !call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
+        return Vec::new();
+    }
+    let Some(identity) = call.text_parameter("Identity") else { return Vec::new() };
+    let mut edits = Vec::new();
+    for (parameter, list) in
+        [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
+    {
+        if let Some(ParamValue::Edit(edit)) = call.parameter(parameter) {
+            edits.push((identity.to_string(), list, edit.add.clone(), edit.remove.clone()));
+        }
+    }
+    edits
+}
+
+/// The device access rule a New-/Remove-ActiveSyncDeviceAccessRule call creates or removes.
+fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
+    if call.cmdlet.eq_ignore_ascii_case("New-ActiveSyncDeviceAccessRule") {
+        let query = call.text_parameter("QueryString")?.to_string();
+        let characteristic = Characteristic::parse(call.text_parameter("Characteristic")?)?;
+        return Some((true, (query, characteristic)));
+    }
+    if call.cmdlet.eq_ignore_ascii_case("Remove-ActiveSyncDeviceAccessRule") {
+        let identity = call.text_parameter("Identity")?;
+        let (query, characteristic) = identity.rsplit_once(" (")?;
+        let characteristic = Characteristic::parse(characteristic.strip_suffix(')')?)?;
+        return Some((false, (query.to_string(), characteristic)));
+    }
+    None
+}
+
+fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut std::collections::BTreeSet<String> {
+    match list {
+        List::Allowed => &mut mailbox.easgate_allowed,
+        List::Blocked => &mut mailbox.easgate_blocked,
+    }
+}
+
+fn cmdlet_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &CmdletRequested) {
+    let call = CmdletCall { cmdlet: event.cmdlet.clone(), parameters: event.parameters.clone() };
+    // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
+    // appears on the list is still known to be easgate's, never mistaken for an admin's.
+    for (identity, list, added, _) in list_edits(&call) {
+        if let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) {
+            easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
+        }
+    }
+    if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
+        organization.easgate_rules.insert(rule);
+    }
+    for device_ref in &event.devices {
+        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+            device.last_event_seq = recorded.seq;
+        }
+    }
+    let pending = PendingCommand {
+        command_id: event.command_id,
+        call,
+        devices: event.devices.clone(),
+        attempt: event.attempt,
+        requested_seq: recorded.seq,
+        in_doubt: false,
+    };
+    projection.pending_commands.insert(event.command_id, pending);
+}
+
+enum Outcome {
+    Applied,
+    NotApplied,
+    InDoubt,
+}
+
+fn command_finished(projection: &mut Projection, recorded: &RecordedEvent, command_id: uuid::Uuid, outcome: Outcome) {
+    let Some(pending) = projection.pending_commands.get_mut(&command_id) else {
+        anomaly(projection, recorded, format!("outcome of unknown command {command_id}"));
+        return;
+    };
+    if let Outcome::InDoubt = outcome {
+        pending.in_doubt = true;
+        return;
+    }
+    let Some(pending) = projection.pending_commands.remove(&command_id) else { return };
+    for device_ref in &pending.devices {
+        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+            device.last_event_seq = recorded.seq;
+        }
+    }
+    let applied = matches!(outcome, Outcome::Applied);
+    for (identity, list, added, removed) in list_edits(&pending.call) {
+        touch_mailbox(projection, &key_of(&identity), recorded.seq);
+        let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) else { continue };
+        let owned = easgate_list(mailbox, list);
+        let released = if applied { removed } else { added };
+        for id in released {
+            owned.remove(&key_of(&id));
+        }
+    }
+    if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut()) {
+        if created != applied {
+            organization.easgate_rules.remove(&rule);
+        }
+    }
+}
+
+fn notification_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationRequested) {
+    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+        device.notified_in_episode = true;
+    }
+    let pending = PendingNotification {
+        notification_id: event.notification_id,
+        mailbox: event.mailbox.clone(),
+        device_id: event.device_id.clone(),
+        to: event.to.clone(),
+        attempts: 0,
+        last_error: String::new(),
+    };
+    projection.pending_notifications.insert(event.notification_id, pending);
+}
+
+fn notification_sent(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationSent) {
+    if projection.pending_notifications.remove(&event.notification_id).is_none() {
+        anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
+    }
+    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
+        if is_denied(device.access) {
+            raise(device, flow::QUARANTINED);
+        }
+    }
+}
+
+fn notification_failed(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationFailed) {
+    let _ = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+    let Some(pending) = projection.pending_notifications.get_mut(&event.notification_id) else {
+        anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
+        return;
+    };
+    pending.attempts += 1;
+    pending.last_error = event.error.clone();
+    if !event.retryable {
+        projection.pending_notifications.remove(&event.notification_id);
+    }
+}

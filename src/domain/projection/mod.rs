@@ -1,0 +1,374 @@
+//! The projection: what the log says about the organisation now, folded event by event with
+//! `evolve`. It holds every device's allow/block/quarantine state along the ten-step flow, and
+//! everything `decide` and `plan` need (users, managed devices, mailbox lists, the organisation's
+//! rules, easgate's own entries, intents without an outcome).
+//!
+//! Invariant: the projection is a pure function of the log; it is never written any other way.
+//! Maps are keyed by lowercased ids (Exchange and Graph compare ids case-insensitively) and are
+//! deterministic (`FxHashMap`, sorted on output).
+
+pub mod evolve;
+pub mod flow;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::cmdlet_call::CmdletCall;
+use crate::domain::event::{DecisionInputs, DeviceAccessRule, DeviceRef, PolicyApplied, SyncCounts};
+use crate::domain::vocabulary::{
+    Access, AccessLevel, Characteristic, Compliance, ConnectorKind, ExchangeReason, ExchangeState, Reason, SyncKind,
+};
+
+pub use evolve::evolve;
+
+/// How many anomalies the projection keeps (the count goes on).
+pub const ANOMALIES_KEPT_MAX: usize = 1_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Projection {
+    /// The last event folded in.
+    pub last_seq: u64,
+    pub last_recorded_at_us: i64,
+    pub connectors: BTreeMap<String, ConnectorView>,
+    pub policy: Option<PolicyApplied>,
+    /// Key: lowercased UPN.
+    pub users: FxHashMap<String, UserView>,
+    /// Lowercased SMTP address -> lowercased UPN.
+    pub user_by_smtp: FxHashMap<String, String>,
+    /// Key: lowercased primary SMTP address.
+    pub mailboxes: FxHashMap<String, MailboxView>,
+    pub organization: Option<OrganizationView>,
+    /// Key: managed device id.
+    pub managed: FxHashMap<String, ManagedView>,
+    /// Lowercased EAS DeviceId -> managed device id.
+    pub managed_by_eas: FxHashMap<String, String>,
+    /// Key: lowercased EAS DeviceId.
+    pub registrations: FxHashMap<String, RegistrationView>,
+    pub devices: FxHashMap<DeviceKey, DeviceView>,
+    /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
+    pub device_keys_by_id: FxHashMap<String, Vec<DeviceKey>>,
+    /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds.
+    pub device_ids_by_mailbox: FxHashMap<String, Vec<String>>,
+    /// Intents (`CmdletRequested`) without a final outcome.
+    pub pending_commands: BTreeMap<Uuid, PendingCommand>,
+    /// Notifications requested and not yet sent.
+    pub pending_notifications: BTreeMap<Uuid, PendingNotification>,
+    pub syncs: SyncHistory,
+    /// The last event that may change every decision (the policy, the organisation's rules).
+    pub rules_seq: u64,
+    pub anomalies: Vec<Anomaly>,
+    pub anomaly_count: u64,
+    pub event_count: u64,
+}
+
+/// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeviceKey {
+    pub mailbox: String,
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub connector_id: String,
+    pub organization: String,
+    pub server: String,
+    pub kind: ConnectorKind,
+    /// Graph's `deviceManagementExchangeConnectorStatus`.
+    pub status: String,
+    pub status_reason: String,
+    pub replaced_by: Option<String>,
+    pub registered_at_us: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub upn: String,
+    pub smtp: String,
+    pub licensed: bool,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MailboxView {
+    pub smtp: String,
+    pub identity: String,
+    pub activesync_enabled: bool,
+    /// The lists as Exchange last reported them.
+    pub allowed_device_ids: Vec<String>,
+    pub blocked_device_ids: Vec<String>,
+    /// Lowercased ids easgate put (or asked to put) on the lists; every other entry is an admin's.
+    pub easgate_allowed: BTreeSet<String>,
+    pub easgate_blocked: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationView {
+    pub default_access: AccessLevel,
+    pub rules: Vec<DeviceAccessRule>,
+    pub cas_servers: Vec<String>,
+    /// Rules easgate created from the policy's access rules: (query, characteristic).
+    pub easgate_rules: BTreeSet<(String, Characteristic)>,
+    /// The server easgate talks to after failing over (empty: the connector's primary).
+    pub current_server: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedView {
+    pub managed_device_id: String,
+    pub upn: String,
+    /// As reported (display case).
+    pub eas_device_id: Option<String>,
+    pub enrolled: bool,
+    pub eas_activated: bool,
+    pub compliance: Compliance,
+    pub compliance_observed: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistrationView {
+    pub entra_device_id: String,
+    pub trust_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceView {
+    /// Mailbox SMTP and DeviceId as first reported (display case).
+    pub mailbox: String,
+    pub device_id: String,
+    pub device_type: String,
+    pub device_model: String,
+    pub device_os: String,
+    pub user_agent: String,
+    pub exchange_state: ExchangeState,
+    pub exchange_reason: ExchangeReason,
+    pub access: Option<Access>,
+    pub reason: Option<Reason>,
+    pub inputs: Option<DecisionInputs>,
+    pub flow_step: u8,
+    /// Episodes start at discovery and again whenever an allowed device is denied.
+    pub episode: u32,
+    pub notified_in_episode: bool,
+    pub managed_device_id: Option<String>,
+    /// The partnership was removed from Exchange.
+    pub removed: bool,
+    pub wipe: Option<WipeView>,
+    pub first_seen_us: i64,
+    pub last_event_seq: u64,
+    /// The last event that may change this device's decision (its class, its mailbox's lists,
+    /// its user, its managed-device record).
+    pub inputs_seq: u64,
+    /// The last `AccessDecided` for it.
+    pub decided_seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WipeView {
+    pub requested_by: String,
+    pub confirmed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCommand {
+    pub command_id: Uuid,
+    pub call: CmdletCall,
+    pub devices: Vec<DeviceRef>,
+    pub attempt: u32,
+    pub requested_seq: u64,
+    /// The last attempt failed in a way that may have changed Exchange (a timeout).
+    pub in_doubt: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingNotification {
+    pub notification_id: Uuid,
+    pub mailbox: String,
+    pub device_id: String,
+    pub to: String,
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncHistory {
+    pub running: Option<RunningSync>,
+    pub last_completed: Option<SyncOutcome>,
+    pub last_full_completed: Option<SyncOutcome>,
+    pub last_failed: Option<SyncOutcome>,
+    pub completed_count: u64,
+    pub failed_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunningSync {
+    pub run_id: Uuid,
+    pub kind: SyncKind,
+    pub started_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncOutcome {
+    pub run_id: Uuid,
+    pub kind: SyncKind,
+    pub at_us: i64,
+    pub counts: SyncCounts,
+    pub duration_ms: u64,
+    pub error: String,
+}
+
+/// An event that did not fit the projection: reported, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub seq: u64,
+    pub event_type: String,
+    pub detail: String,
+}
+
+/// Lowercases an id for use as a key.
+pub fn key_of(id: &str) -> String {
+    id.to_lowercase()
+}
+
+impl DeviceKey {
+    pub fn new(mailbox: &str, device_id: &str) -> DeviceKey {
+        DeviceKey { mailbox: key_of(mailbox), device_id: key_of(device_id) }
+    }
+}
+
+impl Projection {
+    pub fn device(&self, mailbox: &str, device_id: &str) -> Option<&DeviceView> {
+        self.devices.get(&DeviceKey::new(mailbox, device_id))
+    }
+
+    /// Partnerships that still exist, sorted by mailbox then DeviceId.
+    pub fn current_devices(&self) -> Vec<&DeviceView> {
+        let mut devices: Vec<(&DeviceKey, &DeviceView)> =
+            self.devices.iter().filter(|(_, device)| !device.removed).collect();
+        devices.sort_unstable_by(|left, right| left.0.cmp(right.0));
+        devices.into_iter().map(|(_, device)| device).collect()
+    }
+
+    /// Every partnership (current or removed) with this DeviceId, case-insensitively, sorted.
+    pub fn devices_with_id(&self, device_id: &str) -> Vec<&DeviceView> {
+        self.keys_with_device_id(device_id).iter().filter_map(|key| self.devices.get(key)).collect()
+    }
+
+    /// The keys of every partnership with this DeviceId, sorted.
+    pub fn keys_with_device_id(&self, device_id: &str) -> &[DeviceKey] {
+        self.device_keys_by_id.get(&key_of(device_id)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
+    pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
+        let ids = self.device_ids_by_mailbox.get(mailbox_key).map(Vec::as_slice).unwrap_or(&[]);
+        ids.iter()
+            .map(|device_id| DeviceKey { mailbox: mailbox_key.to_string(), device_id: device_id.clone() })
+            .collect()
+    }
+
+    /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
+    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) {
+        assert!(!self.devices.contains_key(&key), "a partnership is inserted once");
+        let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
+        let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
+        by_id.insert(position, key.clone());
+        let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
+        let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
+        by_mailbox.insert(position, key.device_id.clone());
+        self.devices.insert(key, device);
+    }
+
+    /// The user owning a mailbox: by SMTP address, else by UPN.
+    pub fn user_for_mailbox(&self, mailbox: &str) -> Option<&UserView> {
+        let key = key_of(mailbox);
+        self.user_by_smtp.get(&key).and_then(|upn| self.users.get(upn)).or_else(|| self.users.get(&key))
+    }
+
+    /// The managed-device record joined (or joinable) to a partnership.
+    pub fn managed_for(&self, device: &DeviceView) -> Option<&ManagedView> {
+        if let Some(managed_device_id) = &device.managed_device_id {
+            return self.managed.get(managed_device_id);
+        }
+        self.managed_by_eas.get(&key_of(&device.device_id)).and_then(|id| self.managed.get(id))
+    }
+
+    pub fn registration_for(&self, device_id: &str) -> Option<&RegistrationView> {
+        self.registrations.get(&key_of(device_id))
+    }
+
+    /// Devices counted by access, over current partnerships.
+    pub fn counts_by_access(&self) -> BTreeMap<Access, u64> {
+        let mut counts: BTreeMap<Access, u64> = Access::ALL.into_iter().map(|access| (access, 0)).collect();
+        for device in self.devices.values().filter(|device| !device.removed) {
+            if let Some(access) = device.access {
+                *counts.entry(access).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    /// Whether facts changed since the device was last decided (or it never was). `evaluated_seq`
+    /// is when the caller last evaluated it without the decision changing.
+    pub fn needs_decision(&self, device: &DeviceView, evaluated_seq: u64) -> bool {
+        if device.removed {
+            return false;
+        }
+        let seen = device.decided_seq.max(evaluated_seq);
+        device.access.is_none() || device.inputs_seq.max(self.rules_seq) > seen
+    }
+
+    /// The compliance of the device's enrolled managed-device record (unknown when it has none).
+    pub fn compliance_of(&self, device: &DeviceView) -> Compliance {
+        self.managed_for(device)
+            .filter(|managed| managed.enrolled)
+            .map(|managed| managed.compliance)
+            .unwrap_or_default()
+    }
+}
+
+/// The partnerships an event is about (for traces): named directly, by DeviceId, by managed
+/// device, by mailbox or by the command's device list.
+pub fn touched_keys(projection: &Projection, event: &crate::domain::Event) -> Vec<DeviceKey> {
+    use crate::domain::Event;
+    let by_id = |device_id: &str| projection.keys_with_device_id(device_id).to_vec();
+    let by_managed = |managed_device_id: &str| {
+        projection
+            .managed
+            .get(managed_device_id)
+            .and_then(|managed| managed.eas_device_id.as_deref())
+            .map(by_id)
+            .unwrap_or_default()
+    };
+    match event {
+        Event::DeviceDiscovered(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::ExchangeStateObserved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::PartnershipRemoved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::DeviceMapped(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::AccessDecided(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationSent(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationFailed(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::WipeRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::WipeConfirmed(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::DriftDetected(event) if !event.device_id.is_empty() => {
+            vec![DeviceKey::new(&event.mailbox, &event.device_id)]
+        }
+        Event::DeviceRegistered(event) => by_id(&event.device_id),
+        Event::EasIdRegistered(event) => by_id(&event.device_id),
+        Event::DeviceEnrolled(event) => {
+            event.device_id.as_deref().map(by_id).unwrap_or_else(|| by_managed(&event.managed_device_id))
+        }
+        Event::DeviceUnenrolled(event) => {
+            event.device_id.as_deref().map(by_id).unwrap_or_else(|| by_managed(&event.managed_device_id))
+        }
+        Event::ComplianceObserved(event) => by_managed(&event.managed_device_id),
+        Event::CmdletRequested(event) => {
+            event.devices.iter().map(|device| DeviceKey::new(&device.mailbox, &device.device_id)).collect()
+        }
+        Event::MailboxObserved(event) => projection.keys_of_mailbox(&key_of(&event.mailbox)),
+        _ => Vec::new(),
+    }
+}

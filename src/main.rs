@@ -1,0 +1,5 @@
+//! The `easgate` binary: see `easgate --help`.
+
+fn main() -> std::process::ExitCode {
+    easgate::cli::main()
+}

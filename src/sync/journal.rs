@@ -1,0 +1,147 @@
+//! The journal: the single writer of the log and the holder of the projection. Every event the
+//! engine records goes through here: it gets its id and time, is appended, and is folded into
+//! the projection at once, so the projection is always the fold of what was appended.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::domain::projection::{Projection, evolve};
+use crate::domain::{Event, NewEvent, RecordedEvent};
+use crate::sync::ids::IdGenerator;
+
+/// Why the log refused an append or a flush.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LogError(pub String);
+
+/// The append-only log as the engine needs it. `crate::store::Store` is the real one.
+pub trait EventLog: Send {
+    /// Appends in order; seq and the hash chain are the log's to assign. Not durable until `flush`.
+    fn append(&mut self, events: Vec<NewEvent>) -> Result<Vec<RecordedEvent>, LogError>;
+    /// Makes everything appended durable (one flush for many events: group commit).
+    fn flush(&mut self) -> Result<(), LogError>;
+    /// Flushes and closes the log (a clean shutdown). Dropping it instead is a crash.
+    fn close(self: Box<Self>) -> Result<(), LogError>;
+    /// Stores a snapshot of the projection, which is the fold of the whole log.
+    fn save_snapshot(&mut self, projection: &Projection) -> Result<(), LogError>;
+}
+
+/// A log in memory, for tests of the engine that do not need durability.
+#[derive(Debug, Default)]
+pub struct MemoryLog {
+    pub events: Vec<RecordedEvent>,
+    pub flushed_len: usize,
+}
+
+impl EventLog for MemoryLog {
+    fn append(&mut self, events: Vec<NewEvent>) -> Result<Vec<RecordedEvent>, LogError> {
+        let first_seq = self.events.len() as u64 + 1;
+        let recorded: Vec<RecordedEvent> =
+            events.into_iter().enumerate().map(|(index, event)| event.recorded(first_seq + index as u64)).collect();
+        self.events.extend(recorded.iter().cloned());
+        Ok(recorded)
+    }
+    fn flush(&mut self) -> Result<(), LogError> {
+        self.flushed_len = self.events.len();
+        Ok(())
+    }
+    fn close(self: Box<Self>) -> Result<(), LogError> {
+        Ok(())
+    }
+    fn save_snapshot(&mut self, _projection: &Projection) -> Result<(), LogError> {
+        Ok(())
+    }
+}
+
+pub struct Journal {
+    log: Box<dyn EventLog>,
+    projection: Projection,
+    clock: Arc<dyn Clock>,
+    ids: IdGenerator,
+    unflushed_count: usize,
+    snapshot_seq: u64,
+}
+
+impl Journal {
+    /// `projection` must be the fold of everything already in `log`.
+    pub fn new(log: Box<dyn EventLog>, projection: Projection, clock: Arc<dyn Clock>, ids: IdGenerator) -> Journal {
+        let snapshot_seq = projection.last_seq;
+        Journal { log, projection, clock, ids, unflushed_count: 0, snapshot_seq }
+    }
+
+    pub fn projection(&self) -> &Projection {
+        &self.projection
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn new_id(&mut self) -> Uuid {
+        let now = self.clock.now();
+        self.ids.next_id(now)
+    }
+
+    /// Appends events (not yet durable) and folds them into the projection.
+    pub fn record(&mut self, correlation_id: Option<Uuid>, events: Vec<Event>) -> Result<Vec<RecordedEvent>, LogError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let new_events: Vec<NewEvent> = events
+            .into_iter()
+            .map(|event| NewEvent {
+                recorded_at_us: now.timestamp_micros(),
+                event_id: self.ids.next_id(now),
+                correlation_id,
+                causation_id: None,
+                event,
+            })
+            .collect();
+        let recorded = self.log.append(new_events)?;
+        for event in &recorded {
+            assert!(
+                event.seq == self.projection.last_seq + 1,
+                "the log must assign seq {} next",
+                self.projection.last_seq + 1
+            );
+            evolve(&mut self.projection, event);
+        }
+        self.unflushed_count += recorded.len();
+        Ok(recorded)
+    }
+
+    /// Makes every recorded event durable. Intents must be committed before their effect.
+    pub fn commit(&mut self) -> Result<(), LogError> {
+        if self.unflushed_count == 0 {
+            return Ok(());
+        }
+        self.log.flush()?;
+        self.unflushed_count = 0;
+        Ok(())
+    }
+
+    /// Commits and snapshots when `every_events` were recorded since the last snapshot, so
+    /// that a restart folds only a short tail.
+    pub fn snapshot_if_due(&mut self, every_events: u64) -> Result<(), LogError> {
+        if self.projection.last_seq < self.snapshot_seq + every_events.max(1) {
+            return Ok(());
+        }
+        self.commit()?;
+        self.log.save_snapshot(&self.projection)?;
+        self.snapshot_seq = self.projection.last_seq;
+        Ok(())
+    }
+
+    /// Commits, snapshots and closes the log: a clean shutdown.
+    pub fn close(mut self) -> Result<Projection, LogError> {
+        self.commit()?;
+        if self.projection.last_seq > self.snapshot_seq {
+            self.log.save_snapshot(&self.projection)?;
+        }
+        self.log.close()?;
+        Ok(self.projection)
+    }
+}

@@ -1,0 +1,124 @@
+//! Notifications: one mail per episode to the user of a targeted device that is denied
+//! (not enrolled, compliance unknown, not compliant), requested as a durable intent, sent
+//! through the mailer, retried until sent.
+
+use crate::domain::Event;
+use crate::domain::event::{NotificationFailed, NotificationRequested, NotificationSent};
+use crate::domain::projection::{DeviceKey, PendingNotification, Projection};
+use crate::domain::vocabulary::Access;
+use crate::mail::MailError;
+use crate::mail::template::{MailFacts, render};
+use crate::sync::engine::{Engine, PhaseError, Run};
+
+/// Notifications sent per sync at most; the rest wait for the next sync.
+pub const NOTIFICATIONS_PER_SYNC_MAX: usize = 10_000;
+
+impl Engine {
+    pub(crate) async fn notify(&mut self, run: &mut Run) -> Result<(), PhaseError> {
+        let due = self.notifications_due();
+        if !due.is_empty() {
+            self.journal.record(Some(run.run_id), due)?;
+            self.journal.commit()?;
+        }
+        let pending: Vec<PendingNotification> = self
+            .journal
+            .projection()
+            .pending_notifications
+            .values()
+            .take(NOTIFICATIONS_PER_SYNC_MAX)
+            .cloned()
+            .collect();
+        for notification in pending {
+            self.send(run, notification).await?;
+        }
+        Ok(())
+    }
+
+    fn notifications_due(&mut self) -> Vec<Event> {
+        let projection = self.journal.projection();
+        let pending: std::collections::HashSet<DeviceKey> = projection
+            .pending_notifications
+            .values()
+            .map(|pending| DeviceKey::new(&pending.mailbox, &pending.device_id))
+            .collect();
+        let mut due = Vec::new();
+        // Every partnership is looked at (a few comparisons each): a mail owed since an earlier
+        // sync that failed is sent by this one.
+        let mut keys: Vec<&DeviceKey> = projection.devices.keys().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let Some(device) = projection.devices.get(key) else { continue };
+            let denied = matches!(device.access, Some(Access::Blocked | Access::Quarantined))
+                && device.reason.is_some_and(|reason| reason.is_denial())
+                && device.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
+            if device.removed || !denied || device.notified_in_episode || pending.contains(key) {
+                continue;
+            }
+            let to = projection
+                .user_for_mailbox(&device.mailbox)
+                .map(|user| user.smtp.clone())
+                .unwrap_or(device.mailbox.clone());
+            due.push((device.mailbox.clone(), device.device_id.clone(), to));
+        }
+        due.into_iter()
+            .map(|(mailbox, device_id, to)| {
+                let notification_id = self.journal.new_id();
+                Event::NotificationRequested(NotificationRequested { notification_id, mailbox, device_id, to })
+            })
+            .collect()
+    }
+
+    /// Sends one notification, retrying a busy server with backoff within the sync.
+    async fn send(&mut self, run: &mut Run, notification: PendingNotification) -> Result<(), PhaseError> {
+        let mail = mail_for(self.journal.projection(), &notification, &self.config.enrollment_url);
+        for attempt in 1..=self.config.retry.attempts_max {
+            let result = self.mailer.send(&mail).await;
+            let event = match &result {
+                Ok(()) => {
+                    run.counts.notifications += 1;
+                    Event::NotificationSent(NotificationSent {
+                        notification_id: notification.notification_id,
+                        mailbox: notification.mailbox.clone(),
+                        device_id: notification.device_id.clone(),
+                        to: notification.to.clone(),
+                    })
+                }
+                Err(error) => Event::NotificationFailed(NotificationFailed {
+                    notification_id: notification.notification_id,
+                    mailbox: notification.mailbox.clone(),
+                    device_id: notification.device_id.clone(),
+                    error: error.to_string(),
+                    retryable: error.is_retryable(),
+                }),
+            };
+            self.journal.record(Some(run.run_id), vec![event])?;
+            match result {
+                Ok(()) => return Ok(()),
+                Err(MailError::Busy { back_off_ms, .. }) if attempt < self.config.retry.attempts_max => {
+                    self.journal.clock().sleep(self.config.retry.delay(attempt, back_off_ms)).await;
+                }
+                // Unreachable or refused: the next sync tries again; rejected: given up.
+                Err(_) => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn mail_for(projection: &Projection, notification: &PendingNotification, enrollment_url: &str) -> crate::mail::Mail {
+    let device = projection.device(&notification.mailbox, &notification.device_id);
+    let template = projection.policy.as_ref().map(|policy| policy.notification.as_str()).unwrap_or("");
+    let user =
+        projection.user_for_mailbox(&notification.mailbox).map(|user| user.upn.as_str()).unwrap_or(&notification.to);
+    render(
+        template,
+        MailFacts {
+            to: &notification.to,
+            user,
+            device_id: &notification.device_id,
+            device_type: device.map(|device| device.device_type.as_str()).unwrap_or(""),
+            device_model: device.map(|device| device.device_model.as_str()).unwrap_or(""),
+            enrollment_url,
+        },
+    )
+}

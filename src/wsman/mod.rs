@@ -1,0 +1,16 @@
+//! WS-Management over HTTP(S) for PowerShell remoting: envelopes (built as text, parsed as a
+//! stream), faults, the HTTP client transport and the HTTP server.
+
+pub mod error;
+pub mod fault;
+pub mod names;
+pub mod parse;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod shell;
+pub mod tls;
+pub mod transport;
+
+pub use error::WsmanError;
+pub use fault::WsmanFault;

@@ -1,0 +1,267 @@
+//! The HTTP(S) side of a WS-Management server (axum on hyper, rustls): accepts POSTed envelopes
+//! on any path, checks Basic credentials, parses the envelope and hands it to a handler, and
+//! writes its reply or fault the way WinRM does (faults with HTTP 500). Bounded connections,
+//! bounded bodies, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use hyper_util::rt::TokioIo;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio::task::JoinSet;
+
+use crate::wsman::fault::WsmanFault;
+use crate::wsman::parse::{Envelope, parse_envelope};
+use crate::wsman::response::fault_envelope;
+use crate::wsman::tls::{TlsError, TlsIdentity};
+
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 256;
+
+/// Who sent a request and where.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// The authenticated user (empty when the server checks no credentials).
+    pub user: String,
+    /// The URL path, e.g. `/PowerShell/` or `/PowerShell/cas2.contoso.com/`.
+    pub path: String,
+    /// The URL the client addressed, for replies that echo it.
+    pub url: String,
+}
+
+/// A reply that is not a normal envelope.
+#[derive(Debug, Clone)]
+pub enum ServerFailure {
+    /// A SOAP fault, sent with HTTP 500.
+    Fault(WsmanFault),
+    /// A bare HTTP status (401, 503, 504), as IIS or a load balancer would send.
+    Status(u16, String),
+}
+
+/// What serves the envelopes.
+#[async_trait]
+pub trait WsmanHandler: Send + Sync + 'static {
+    /// Handles one request; returns the reply envelope.
+    async fn handle(&self, request: RequestInfo, envelope: Envelope) -> Result<String, ServerFailure>;
+}
+
+/// Basic credentials the server accepts.
+#[derive(Debug, Clone)]
+pub struct BasicCredentials {
+    pub user: String,
+    pub password: SecretString,
+}
+
+/// How to listen.
+#[derive(Debug, Clone)]
+pub struct WsmanServerConfig {
+    pub listen: SocketAddr,
+    /// `None` serves plain HTTP (tests).
+    pub tls: Option<TlsIdentity>,
+    /// `None` accepts any caller (tests).
+    pub credentials: Option<BasicCredentials>,
+    /// The largest request body accepted (MaxEnvelopeSize is at most a few hundred KB).
+    pub max_request_bytes: usize,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerStartError {
+    /// **Handling:** the address is taken or not local; report it and stop.
+    #[error("cannot listen on {address}: {source}")]
+    Bind { address: SocketAddr, source: std::io::Error },
+    /// **Handling:** report it and stop.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// A running server: its address and how to stop it.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    pub is_tls: bool,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http(s)://addr` with no path.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", if self.is_tls { "https" } else { "http" }, self.local_addr)
+    }
+
+    /// Stops accepting, ends open connections and waits for the accept loop to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ServerState {
+    handler: Arc<dyn WsmanHandler>,
+    credentials: Option<BasicCredentials>,
+    max_request_bytes: usize,
+    scheme: &'static str,
+}
+
+/// Binds `config.listen` and serves `handler` until shutdown.
+pub async fn serve(
+    config: WsmanServerConfig,
+    handler: Arc<dyn WsmanHandler>,
+) -> Result<RunningServer, ServerStartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerStartError::Bind { address: config.listen, source })?;
+    let local_addr =
+        listener.local_addr().map_err(|source| ServerStartError::Bind { address: config.listen, source })?;
+    let acceptor = match &config.tls {
+        Some(identity) => Some(tokio_rustls::TlsAcceptor::from(identity.server_config()?)),
+        None => None,
+    };
+    let state = ServerState {
+        handler,
+        credentials: config.credentials.clone(),
+        max_request_bytes: config.max_request_bytes,
+        scheme: if acceptor.is_some() { "https" } else { "http" },
+    };
+    let router = Router::new().fallback(handle_request).with_state(state);
+    let (shutdown_sender, shutdown_receiver) = oneshot::channel();
+    let is_tls = acceptor.is_some();
+    let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_receiver));
+    Ok(RunningServer { local_addr, is_tls, shutdown: Some(shutdown_sender), task })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    router: Router,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
+    // Runs until shutdown; each iteration accepts one connection.
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => match permit { Ok(permit) => permit, Err(_) => break },
+        };
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let router = router.clone();
+        let acceptor = acceptor.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let service = hyper_util::service::TowerToHyperService::new(router);
+            let http = hyper::server::conn::http1::Builder::new();
+            let result = match acceptor {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => http.serve_connection(TokioIo::new(tls), service).await,
+                    Err(error) => {
+                        tracing::debug!(%error, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => http.serve_connection(TokioIo::new(stream), service).await,
+            };
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+        // Reap finished connections so the set stays small.
+        while connections.try_join_next().is_some() {}
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+async fn handle_request(State(state): State<ServerState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some(user) = check_credentials(&state.credentials, &parts.headers) else {
+        let mut response = plain_status(StatusCode::UNAUTHORIZED, "");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"WSMAN\""));
+        return response;
+    };
+    if parts.method != axum::http::Method::POST {
+        return plain_status(StatusCode::METHOD_NOT_ALLOWED, "WS-Management takes POST");
+    }
+    let bytes = match axum::body::to_bytes(body, state.max_request_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => return plain_status(StatusCode::PAYLOAD_TOO_LARGE, "request larger than MaxEnvelopeSize allows"),
+    };
+    let envelope = match parse_envelope(&bytes) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let fault = WsmanFault {
+                code: Some(crate::wsman::names::fault_code::PLUGIN_FAILED),
+                subcode: Some("w:InvalidMessage".to_string()),
+                reason: error.to_string(),
+                message: None,
+                machine: None,
+            };
+            return soap_reply(StatusCode::INTERNAL_SERVER_ERROR, fault_envelope(None, &fault));
+        }
+    };
+    let host = parts.headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("localhost");
+    let info = RequestInfo {
+        user,
+        path: parts.uri.path().to_string(),
+        url: format!("{}://{host}{}", state.scheme, parts.uri.path()),
+    };
+    let relates_to = envelope.header.message_id.clone();
+    match state.handler.handle(info, envelope).await {
+        Ok(reply) => soap_reply(StatusCode::OK, reply),
+        Err(ServerFailure::Fault(fault)) => {
+            soap_reply(StatusCode::INTERNAL_SERVER_ERROR, fault_envelope(relates_to.as_deref(), &fault))
+        }
+        Err(ServerFailure::Status(status, text)) => {
+            plain_status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &text)
+        }
+    }
+}
+
+/// The Basic user, or `None` when the request must get a 401.
+fn check_credentials(credentials: &Option<BasicCredentials>, headers: &HeaderMap) -> Option<String> {
+    let Some(expected) = credentials else { return Some(String::new()) };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
+        .and_then(|decoded| String::from_utf8(decoded).ok());
+    let (user, password) = presented.as_deref().and_then(|text| text.split_once(':'))?;
+    (user.eq_ignore_ascii_case(&expected.user) && password == expected.password.expose_secret())
+        .then(|| user.to_string())
+}
+
+fn soap_reply(status: StatusCode, xml: String) -> Response {
+    let mut response = Response::new(Body::from(xml));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/soap+xml;charset=UTF-8"));
+    response
+}
+
+fn plain_status(status: StatusCode, text: &str) -> Response {
+    (status, text.to_string()).into_response()
+}

@@ -1,0 +1,165 @@
+//! The HTTP(S) client side of WS-Management: POSTs an envelope, reads the reply with a size cap,
+//! parses it as a stream and types what went wrong. One transport per shell, so each shell has
+//! its own connection and cookie jar (load balancers and Exchange Online pin shells by cookie).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::wsman::error::WsmanError;
+use crate::wsman::parse::{Envelope, parse_envelope};
+
+/// How the client proves who it is.
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    /// HTTP Basic, for HTTPS only (Exchange needs `Set-PowerShellVirtualDirectory
+    /// -BasicAuthentication $true`). `SecretString` keeps the password out of Debug output.
+    Basic { user: String, password: SecretString },
+}
+
+/// TLS and limits for a transport.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Verify the server's certificate (default true). Only an admin's explicit choice turns it off.
+    pub tls_verify: bool,
+    /// An extra trusted root in PEM (a private CA, or the test server's generated certificate).
+    pub extra_root_certificate_pem: Option<Vec<u8>>,
+    pub connect_timeout_ms: u64,
+    /// The whole request, reply included: the OperationTimeout plus a margin for the network.
+    pub request_timeout_ms: u64,
+    /// The largest reply accepted. Windows keeps replies under MaxEnvelopeSize; twice that is
+    /// room for its own accounting while stopping a runaway body.
+    pub max_response_bytes: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> TransportConfig {
+        TransportConfig {
+            tls_verify: true,
+            extra_root_certificate_pem: None,
+            connect_timeout_ms: 10_000,
+            request_timeout_ms: 40_000,
+            max_response_bytes: 2 * 153_600,
+        }
+    }
+}
+
+/// One HTTP connection (pool) and cookie jar, for one shell.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    url: String,
+    authentication: Authentication,
+    max_response_bytes: usize,
+}
+
+impl HttpTransport {
+    pub fn new(
+        url: &str,
+        authentication: Authentication,
+        config: &TransportConfig,
+    ) -> Result<HttpTransport, WsmanError> {
+        let mut builder = reqwest::Client::builder()
+            .cookie_store(true)
+            .connect_timeout(Duration::from_millis(config.connect_timeout_ms))
+            .timeout(Duration::from_millis(config.request_timeout_ms))
+            .pool_max_idle_per_host(1)
+            .http1_only()
+            .tls_danger_accept_invalid_certs(!config.tls_verify);
+        if let Some(pem) = &config.extra_root_certificate_pem {
+            let certificate = reqwest::Certificate::from_pem(pem).map_err(|error| WsmanError::Connect {
+                detail: format!("the extra root certificate is not PEM: {error}"),
+            })?;
+            builder = builder.tls_certs_merge([certificate]);
+        }
+        let client = builder
+            .build()
+            .map_err(|error| WsmanError::Connect { detail: format!("cannot set up the HTTP client: {error}") })?;
+        Ok(HttpTransport {
+            client,
+            url: url.to_string(),
+            authentication,
+            max_response_bytes: config.max_response_bytes,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Sends one envelope and returns the reply envelope. A SOAP fault is `Err(WsmanError::Fault)`.
+    pub async fn exchange(&self, envelope: String) -> Result<Envelope, WsmanError> {
+        let request = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
+            // IIS compresses Exchange's replies unless told not to.
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
+            .body(envelope);
+        let request = match &self.authentication {
+            Authentication::Basic { user, password } => request.basic_auth(user, Some(password.expose_secret())),
+        };
+        let mut response = request.send().await.map_err(request_error)?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(WsmanError::Unauthorized { status: status.as_u16() });
+        }
+        let mut body = Vec::new();
+        // Bounded by max_response_bytes.
+        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(WsmanError::BodyTooLarge { limit_bytes: self.max_response_bytes });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        interpret_reply(status, &body)
+    }
+}
+
+/// A reply by its status and body: a fault in any status becomes `Fault`, a 2xx must parse.
+fn interpret_reply(status: StatusCode, body: &[u8]) -> Result<Envelope, WsmanError> {
+    let parsed = parse_envelope(body);
+    if let Ok(envelope) = &parsed
+        && let Some(fault) = &envelope.body.fault
+    {
+        return Err(WsmanError::Fault(fault.clone()));
+    }
+    if status.is_success() {
+        return parsed;
+    }
+    let excerpt: String = String::from_utf8_lossy(body).chars().take(200).collect();
+    match status {
+        // IIS with a stopped application pool, or a load balancer with no healthy member.
+        StatusCode::SERVICE_UNAVAILABLE => Err(WsmanError::Connect { detail: format!("HTTP 503: {excerpt}") }),
+        // A proxy or load balancer gave up waiting for Exchange: the call is in doubt.
+        StatusCode::GATEWAY_TIMEOUT => Err(WsmanError::Timeout { detail: format!("HTTP 504: {excerpt}") }),
+        _ => Err(WsmanError::Http { status: status.as_u16(), excerpt }),
+    }
+}
+
+fn request_error(error: reqwest::Error) -> WsmanError {
+    if error.is_timeout() {
+        WsmanError::Timeout { detail: error_chain(&error) }
+    } else {
+        WsmanError::Connect { detail: error_chain(&error) }
+    }
+}
+
+fn body_error(error: reqwest::Error) -> WsmanError {
+    // The server had the request: whatever it did, its effect is unknown.
+    WsmanError::Timeout { detail: format!("the reply broke off: {}", error_chain(&error)) }
+}
+
+/// The error and its sources on one line ("error sending request: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    // Error chains are short; the cap guards against a cyclic chain.
+    for _ in 0..8 {
+        let Some(cause) = source else { break };
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
