@@ -362,8 +362,9 @@ impl Store {
         self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq, self.chain_check())
     }
 
-    /// Saves a projection snapshot taken after folding every event up to `seq`. It becomes durable
-    /// with the next `flush`; the newest two are kept.
+    /// Saves a projection snapshot taken after folding every event up to `seq`, and writes the
+    /// pending device-index entries. Both become durable with the next `flush`; the newest two
+    /// snapshots are kept.
     pub fn save_snapshot(&mut self, seq: u64, format_id: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
         if u32::try_from(bytes.len()).is_err() {
@@ -378,7 +379,10 @@ impl Store {
                 )));
             }
         };
-        snapshot::save(&self.trees().snapshots, &self.log_path, &Snapshot { seq, hash, format_id, bytes })
+        snapshot::save(&self.trees().snapshots, &self.log_path, &Snapshot { seq, hash, format_id, bytes })?;
+        // A natural idle point: the device index catches up too, so that a crash re-derives at
+        // most the events since the last snapshot.
+        self.catch_up_device_index().map(|_| ())
     }
 
     /// The newest snapshot of `format_id` that matches this log (its record hash). Snapshots of
