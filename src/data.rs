@@ -20,6 +20,14 @@ pub fn projection_format_id() -> u32 {
     crc32c::crc32c(format!("{}/{}", PROJECTION_FORMAT, env!("CARGO_PKG_VERSION")).as_bytes())
 }
 
+/// sled's page cache for easgate's access pattern (appends, and sequential scans at open): its
+/// 1 GiB default only costs memory here.
+pub const SLED_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+fn options(mode: OpenMode) -> crate::store::StoreOptions {
+    crate::store::StoreOptions { mode, cache_capacity_bytes: Some(SLED_CACHE_BYTES), ..Default::default() }
+}
+
 /// A snapshot is taken when this many events were appended since the last one.
 pub const SNAPSHOT_EVERY_EVENTS: u64 = 100_000;
 
@@ -42,7 +50,10 @@ impl EventLog for Store {
 pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
     let mut projection = match store.latest_snapshot(projection_format_id())? {
         Some(snapshot) => match postcard::from_bytes::<Projection>(&snapshot.bytes) {
-            Ok(projection) if projection.last_seq == snapshot.seq => projection,
+            Ok(mut projection) if projection.last_seq == snapshot.seq => {
+                projection.rebuild_indexes();
+                projection
+            }
             _ => Projection::default(),
         },
         None => Projection::default(),
@@ -91,7 +102,7 @@ pub fn open_for_reading(data_dir: &Path) -> Result<Store, StoreError> {
                     .into(),
         });
     }
-    Store::open(data_dir, OpenMode::Full)
+    Store::open_with(data_dir, options(OpenMode::Full))
 }
 
 /// `verify`'s snapshot check: a full replay compared with the stored snapshot.
@@ -111,8 +122,11 @@ impl SnapshotReplay for ProjectionReplay {
         for event in events {
             evolve(&mut replayed, &event?);
         }
-        let stored: Projection = match postcard::from_bytes(&snapshot.bytes) {
-            Ok(stored) => stored,
+        let stored: Projection = match postcard::from_bytes::<Projection>(&snapshot.bytes) {
+            Ok(mut stored) => {
+                stored.rebuild_indexes();
+                stored
+            }
             Err(error) => return Ok(ReplayComparison::Differs(format!("the snapshot does not decode: {error}"))),
         };
         if stored == replayed {
@@ -170,7 +184,7 @@ pub fn open_journal(
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     ids: crate::sync::ids::IdGenerator,
 ) -> Result<crate::sync::journal::Journal, StoreError> {
-    let store = Store::open(data_dir, OpenMode::Tail)?;
+    let store = Store::open_with(data_dir, options(OpenMode::Tail))?;
     let projection = load_projection(&store)?;
     Ok(crate::sync::journal::Journal::new(Box::new(store), projection, clock, ids))
 }

@@ -129,6 +129,7 @@ fn sync_json(report: &SyncReport) -> Value {
         "decisions": report.counts.decisions,
         "notifications": report.counts.notifications,
         "drift": report.counts.drift,
+        "phases_ms": report.phases_ms.iter().map(|(name, ms)| (name.to_string(), json!(ms))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

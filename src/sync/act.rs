@@ -169,29 +169,54 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs committed intents concurrently on the pool, records outcomes in order, retries.
+    /// Runs committed intents concurrently on the pool, records their outcomes in order (one
+    /// append for the group), then retries the retryable ones.
     async fn run_intents(&mut self, run: &mut Run, intents: Vec<(uuid::Uuid, PlannedCall)>) -> Result<(), PhaseError> {
         let concurrency = self.pool.runspaces_max();
-        let pool = &self.pool;
-        let results: Vec<Attempt> = futures::stream::iter(intents.iter())
-            .map(|(_, planned)| async move { attempt_of(pool.invoke(&planned.call).await) })
-            .buffered(concurrency)
-            .collect()
-            .await;
-        let mut retries = Vec::new();
-        for ((command_id, planned), attempt) in intents.into_iter().zip(results) {
-            self.count_cmdlet(run)?;
-            if let Some(retry) = self.record_attempt(run, command_id, &planned, attempt)? {
-                retries.push((command_id, planned, retry));
+        // A simulated crash strikes right after the cmdlet it names: nothing after it runs.
+        let crash_at = self.crash_after_cmdlets;
+        let mut issued = self.cmdlets_issued;
+        let mut attempts = Vec::with_capacity(intents.len());
+        {
+            let pool = &self.pool;
+            let mut results = futures::stream::iter(intents.iter())
+                .map(|(_, planned)| async move { attempt_of(pool.invoke(&planned.call).await) })
+                .buffered(concurrency);
+            while let Some(attempt) = results.next().await {
+                attempts.push(attempt);
+                issued += 1;
+                if crash_at.is_some_and(|limit| issued >= limit) {
+                    break;
+                }
             }
         }
+        run.counts.cmdlets += attempts.len() as u64;
+        self.cmdlets_issued = issued;
+        let crashed = crash_at.is_some_and(|limit| issued >= limit);
+        let mut events = Vec::with_capacity(attempts.len());
+        let mut retries = Vec::new();
+        for ((command_id, planned), attempt) in intents.into_iter().zip(attempts) {
+            let (event, retry) = outcome_event(run, command_id, &planned, attempt);
+            events.push(event);
+            if let Some(server_asked_ms) = retry {
+                retries.push((command_id, planned, server_asked_ms));
+            }
+        }
+        if crashed {
+            // The outcomes before the crash may or may not reach the disk; the last one never does.
+            events.pop();
+            self.journal.record(Some(run.run_id), events)?;
+            self.crash_after_cmdlets = None;
+            return Err(PhaseError::Engine(EngineError::Crashed(issued)));
+        }
+        self.journal.record(Some(run.run_id), events)?;
         for (command_id, planned, server_asked_ms) in retries {
             self.retry(run, command_id, planned, server_asked_ms).await?;
         }
         Ok(())
     }
 
-    /// Counts a state-changing cmdlet; a simulated crash strikes right after the one it names.
+    /// Counts a retried cmdlet; a simulated crash strikes right after the one it names.
     fn count_cmdlet(&mut self, run: &mut Run) -> Result<(), PhaseError> {
         run.counts.cmdlets += 1;
         self.cmdlets_issued += 1;
@@ -210,15 +235,7 @@ impl Engine {
         planned: &PlannedCall,
         attempt: Attempt,
     ) -> Result<Option<Option<u64>>, PhaseError> {
-        let cmdlet = planned.call.cmdlet.clone();
-        let (event, retry) = match attempt {
-            Attempt::Succeeded => (Event::CmdletSucceeded(CmdletSucceeded { command_id, cmdlet }), None),
-            Attempt::Failed { error, retryable, in_doubt, server_asked_ms } => {
-                run.counts.cmdlets_failed += 1;
-                let event = Event::CmdletFailed(CmdletFailed { command_id, cmdlet, error, retryable, in_doubt });
-                (event, retryable.then_some(server_asked_ms))
-            }
-        };
+        let (event, retry) = outcome_event(run, command_id, planned, attempt);
         self.journal.record(Some(run.run_id), vec![event])?;
         Ok(retry)
     }
@@ -259,6 +276,19 @@ impl Engine {
             self.observe_device_output(run, &output, coverage).await?;
         }
         Ok(())
+    }
+}
+
+/// The event for an attempt's outcome, and the server's requested delay when it is retryable.
+fn outcome_event(run: &mut Run, command_id: uuid::Uuid, planned: &PlannedCall, attempt: Attempt) -> (Event, Option<Option<u64>>) {
+    let cmdlet = planned.call.cmdlet.clone();
+    match attempt {
+        Attempt::Succeeded => (Event::CmdletSucceeded(CmdletSucceeded { command_id, cmdlet }), None),
+        Attempt::Failed { error, retryable, in_doubt, server_asked_ms } => {
+            run.counts.cmdlets_failed += 1;
+            let event = Event::CmdletFailed(CmdletFailed { command_id, cmdlet, error, retryable, in_doubt });
+            (event, retryable.then_some(server_asked_ms))
+        }
     }
 }
 

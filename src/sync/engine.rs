@@ -113,6 +113,8 @@ pub struct SyncReport {
     pub duration_ms: u64,
     /// Real time spent.
     pub wall_ms: u64,
+    /// Real time spent in each phase, in order.
+    pub phases_ms: Vec<(&'static str, u64)>,
 }
 
 /// The state of the sync being run.
@@ -123,6 +125,9 @@ pub(crate) struct Run {
     pub affected: Affected,
     /// Mailboxes of the partnerships decided in this run.
     pub decided_mailboxes: std::collections::BTreeSet<String>,
+    /// Real time spent in each phase so far.
+    pub phases_ms: Vec<(&'static str, u64)>,
+    phase_started: Instant,
 }
 
 impl Run {
@@ -133,7 +138,16 @@ impl Run {
             counts: SyncCounts::default(),
             affected: Affected::default(),
             decided_mailboxes: Default::default(),
+            phases_ms: Vec::new(),
+            phase_started: Instant::now(),
         }
+    }
+
+    /// Ends the current phase: the wall time since the previous one is `name`'s.
+    pub fn phase(&mut self, name: &'static str) {
+        let elapsed_ms = u64::try_from(self.phase_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.phases_ms.push((name, elapsed_ms));
+        self.phase_started = Instant::now();
     }
 }
 
@@ -274,6 +288,7 @@ impl Engine {
             counts: run.counts,
             duration_ms,
             wall_ms,
+            phases_ms: run.phases_ms,
         })
     }
 
@@ -282,20 +297,29 @@ impl Engine {
             self.reconcile_pending(run.run_id).await?;
         }
         self.pool.try_return_to_primary().await;
+        run.phase("recover");
         self.read_tenant(run).await?;
+        run.phase("tenant");
         self.read_exchange(run).await?;
+        run.phase("exchange");
         if run.kind == SyncKind::Full {
             self.push_organization(run).await?;
+            run.phase("organization");
         }
         let mappings = crate::domain::observe::observe_mappings(self.journal.projection());
         self.record_noting(run, mappings)?;
         if run.kind == SyncKind::Full {
             self.detect_drift(run)?;
         }
+        run.phase("join");
         self.decide(run)?;
+        run.phase("decide");
         self.act_on_mailboxes(run).await?;
+        run.phase("act");
         self.notify(run).await?;
+        run.phase("notify");
         self.run_pending_wipes(run).await?;
+        run.phase("wipe");
         Ok(())
     }
 

@@ -11,6 +11,9 @@ use crate::domain::projection::{Projection, evolve};
 use crate::domain::{Event, NewEvent, RecordedEvent};
 use crate::sync::ids::IdGenerator;
 
+/// Records per append (one sled batch): large batches cost sled memory out of proportion.
+pub const EVENTS_PER_APPEND_MAX: usize = 1_024;
+
 /// Why the log refused an append or a flush.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

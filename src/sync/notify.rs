@@ -10,8 +10,11 @@ use crate::mail::MailError;
 use crate::mail::template::{MailFacts, render};
 use crate::sync::engine::{Engine, PhaseError, Run};
 
+
 /// Notifications sent per sync at most; the rest wait for the next sync.
 pub const NOTIFICATIONS_PER_SYNC_MAX: usize = 10_000;
+/// Notification outcomes recorded together.
+const OUTCOMES_PER_APPEND: usize = 100;
 
 impl Engine {
     pub(crate) async fn notify(&mut self, run: &mut Run) -> Result<(), PhaseError> {
@@ -28,9 +31,16 @@ impl Engine {
             .take(NOTIFICATIONS_PER_SYNC_MAX)
             .cloned()
             .collect();
+        // Outcomes are recorded in groups: a crash in between sends those mails again
+        // (at least once), never loses one.
+        let mut outcomes = Vec::new();
         for notification in pending {
-            self.send(run, notification).await?;
+            outcomes.extend(self.send(run, notification).await);
+            if outcomes.len() >= OUTCOMES_PER_APPEND {
+                self.journal.record(Some(run.run_id), std::mem::take(&mut outcomes))?;
+            }
         }
+        self.journal.record(Some(run.run_id), outcomes)?;
         Ok(())
     }
 
@@ -68,8 +78,10 @@ impl Engine {
             .collect()
     }
 
-    /// Sends one notification, retrying a busy server with backoff within the sync.
-    async fn send(&mut self, run: &mut Run, notification: PendingNotification) -> Result<(), PhaseError> {
+    /// Sends one notification, retrying a busy server with backoff within the sync; returns the
+    /// outcome events to record.
+    async fn send(&mut self, run: &mut Run, notification: PendingNotification) -> Vec<Event> {
+        let mut events = Vec::new();
         let mail = mail_for(self.journal.projection(), &notification, &self.config.enrollment_url);
         for attempt in 1..=self.config.retry.attempts_max {
             let result = self.mailer.send(&mail).await;
@@ -91,17 +103,17 @@ impl Engine {
                     retryable: error.is_retryable(),
                 }),
             };
-            self.journal.record(Some(run.run_id), vec![event])?;
+            events.push(event);
             match result {
-                Ok(()) => return Ok(()),
+                Ok(()) => return events,
                 Err(MailError::Busy { back_off_ms, .. }) if attempt < self.config.retry.attempts_max => {
                     self.journal.clock().sleep(self.config.retry.delay(attempt, back_off_ms)).await;
                 }
                 // Unreachable or refused: the next sync tries again; rejected: given up.
-                Err(_) => return Ok(()),
+                Err(_) => return events,
             }
         }
-        Ok(())
+        events
     }
 }
 

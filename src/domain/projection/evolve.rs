@@ -429,7 +429,8 @@ fn access_decided(projection: &mut Projection, recorded: &RecordedEvent, event: 
     device.decided_seq = recorded.seq;
     device.access = Some(event.access);
     device.reason = Some(event.reason);
-    device.inputs = Some(event.inputs.clone());
+    // The managed device's id is the device's own field; the copy in the inputs stays in the log.
+    device.inputs = Some(DecisionInputs { managed_device_id: None, ..event.inputs.clone() });
     match event.access {
         Access::Allowed => {
             raise(device, flow::ALLOW_ISSUED);

@@ -49,8 +49,11 @@ pub struct Projection {
     pub registrations: FxHashMap<String, RegistrationView>,
     pub devices: FxHashMap<DeviceKey, DeviceView>,
     /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
+    /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
+    #[serde(skip)]
     pub device_keys_by_id: FxHashMap<String, Vec<DeviceKey>>,
-    /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds.
+    /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds (derived, like the above).
+    #[serde(skip)]
     pub device_ids_by_mailbox: FxHashMap<String, Vec<String>>,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
@@ -267,6 +270,21 @@ impl Projection {
         ids.iter()
             .map(|device_id| DeviceKey { mailbox: mailbox_key.to_string(), device_id: device_id.clone() })
             .collect()
+    }
+
+    /// Rebuilds the derived indexes (after a snapshot is decoded).
+    pub fn rebuild_indexes(&mut self) {
+        self.device_keys_by_id.clear();
+        self.device_ids_by_mailbox.clear();
+        let mut keys: Vec<DeviceKey> = self.devices.keys().cloned().collect();
+        keys.sort_unstable();
+        for key in keys {
+            self.device_keys_by_id.entry(key.device_id.clone()).or_default().push(key.clone());
+            self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default().push(key.device_id);
+        }
+        for ids in self.device_ids_by_mailbox.values_mut() {
+            ids.sort_unstable();
+        }
     }
 
     /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
