@@ -313,3 +313,20 @@ async fn an_exchange_2010_server_negotiates_protocol_2_1_and_still_runs_commands
     session.close().await.unwrap();
     assert_eq!(backend.recorded.lock().unwrap().calls, vec![call]);
 }
+
+#[tokio::test]
+async fn a_session_dropped_without_close_still_deletes_its_shell() {
+    let backend = FakeBackend::default();
+    let server = start_server(&backend, |_| {}).await;
+    let session = PsrpConnector::new(client_config(&server, PASSWORD)).open("").await.unwrap();
+    assert_eq!(server.open_shells(), 1);
+    drop(session);
+    for _ in 0..100 {
+        if server.open_shells() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.open_shells(), 0);
+    assert_eq!(backend.recorded.lock().unwrap().closed_sessions, 1);
+}

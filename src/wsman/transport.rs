@@ -45,7 +45,8 @@ impl Default for TransportConfig {
     }
 }
 
-/// One HTTP connection (pool) and cookie jar, for one shell.
+/// One HTTP connection (pool) and cookie jar, for one shell. Clones share both.
+#[derive(Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
     url: String,
