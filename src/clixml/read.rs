@@ -416,7 +416,9 @@ impl<'x> Parser<'x> {
                 }
             }
         }
-        let exact: Vec<String> = type_names.drain(..).collect();
+        // Moved into a list of exactly the right size; the buffer keeps its capacity.
+        let mut exact = Vec::with_capacity(type_names.len());
+        exact.append(&mut type_names);
         self.type_name_buffer = type_names;
         if let (Some(type_names_by_ref), Some(ref_id)) = (self.type_names_by_ref.as_mut(), ref_id) {
             type_names_by_ref.insert(ref_id, exact.clone());
@@ -461,7 +463,8 @@ impl<'x> Parser<'x> {
             };
             buffer.push((name, value));
         }
-        let members: Vec<(String, PsValue)> = buffer.drain(..).collect();
+        let mut members = Vec::with_capacity(buffer.len());
+        members.append(&mut buffer);
         self.member_buffers[depth] = buffer;
         Ok(members)
     }
