@@ -379,3 +379,24 @@ async fn a_script_is_refused_like_exchanges_no_language_endpoint() {
     assert!(backend.recorded.lock().unwrap().calls.is_empty(), "the script must never reach the backend");
     transport.exchange(context.delete(shell_id)).await.unwrap();
 }
+
+#[tokio::test]
+async fn ntlm_in_the_negotiate_scheme_authenticates_over_https() {
+    use easgate::wsman::transport::Authentication;
+
+    let backend = FakeBackend::default();
+    let server = start_server(&backend, |_| {}).await;
+    let mut config = client_config(&server, PASSWORD);
+    config.authentication =
+        Authentication::Negotiate { user: USER.to_string(), password: SecretString::from(PASSWORD) };
+    let mut session = PsrpConnector::new(config.clone()).open("").await.unwrap();
+    for _ in 0..3 {
+        session.invoke(&every_parameter_shape()).await.unwrap();
+    }
+    session.close().await.unwrap();
+    assert_eq!(backend.recorded.lock().unwrap().calls, vec![every_parameter_shape(); 3]);
+
+    config.authentication = Authentication::Negotiate { user: USER.to_string(), password: SecretString::from("wrong") };
+    let refused = PsrpConnector::new(config).open("").await.err().unwrap();
+    assert!(matches!(refused, ExchangeError::Unauthorized { .. }), "{refused:?}");
+}
