@@ -395,6 +395,9 @@ async fn ntlm_in_the_negotiate_scheme_authenticates_over_https() {
     }
     session.close().await.unwrap();
     assert_eq!(backend.recorded.lock().unwrap().calls, vec![every_parameter_shape(); 3]);
+    let requests = server.request_counts();
+    assert!(requests.creates + requests.commands + requests.receives + requests.signals + requests.deletes >= 10);
+    assert_eq!(server.ntlm_handshakes(), 1, "the kept-alive connection is authenticated once");
 
     config.authentication = Authentication::Negotiate { user: USER.to_string(), password: SecretString::from("wrong") };
     let refused = PsrpConnector::new(config).open("").await.err().unwrap();

@@ -127,6 +127,11 @@ impl RunningPsrpServer {
         }
     }
 
+    /// NTLM handshakes completed (one per authenticated connection).
+    pub fn ntlm_handshakes(&self) -> u64 {
+        self.server.ntlm_handshakes()
+    }
+
     /// Shells open right now.
     pub fn open_shells(&self) -> usize {
         self.host.shells.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()

@@ -4,6 +4,7 @@
 //! bounded bodies, graceful shutdown.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -89,6 +90,7 @@ pub enum ServerStartError {
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub is_tls: bool,
+    ntlm_handshakes: Arc<AtomicU64>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -97,6 +99,11 @@ impl RunningServer {
     /// `http(s)://addr` with no path.
     pub fn base_url(&self) -> String {
         format!("{}://{}", if self.is_tls { "https" } else { "http" }, self.local_addr)
+    }
+
+    /// NTLM handshakes completed so far (one per authenticated connection).
+    pub fn ntlm_handshakes(&self) -> u64 {
+        self.ntlm_handshakes.load(Ordering::Relaxed)
     }
 
     /// Stops accepting, ends open connections and waits for the accept loop to finish.
@@ -122,6 +129,7 @@ struct ServerState {
     credentials: Option<BasicCredentials>,
     max_request_bytes: usize,
     scheme: &'static str,
+    ntlm_handshakes: Arc<AtomicU64>,
 }
 
 /// Binds `config.listen` and serves `handler` until shutdown.
@@ -143,12 +151,14 @@ pub async fn serve(
         credentials: config.credentials.clone(),
         max_request_bytes: config.max_request_bytes,
         scheme: if acceptor.is_some() { "https" } else { "http" },
+        ntlm_handshakes: Arc::new(AtomicU64::new(0)),
     };
+    let ntlm_handshakes = state.ntlm_handshakes.clone();
     let router = Router::new().fallback(handle_request).with_state(state);
     let (shutdown_sender, shutdown_receiver) = oneshot::channel();
     let is_tls = acceptor.is_some();
     let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_receiver));
-    Ok(RunningServer { local_addr, is_tls, shutdown: Some(shutdown_sender), task })
+    Ok(RunningServer { local_addr, is_tls, ntlm_handshakes, shutdown: Some(shutdown_sender), task })
 }
 
 async fn accept_loop(
@@ -205,7 +215,7 @@ async fn handle_request(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let connection = connection.map(|axum::Extension(connection)| connection).unwrap_or_default();
-    let user = match authenticate(&state.credentials, &connection, &parts.headers) {
+    let user = match authenticate(&state, &connection, &parts.headers) {
         Ok(user) => user,
         Err(response) => return *response,
     };
@@ -277,11 +287,11 @@ fn unauthorized(negotiate: Option<&[u8]>) -> Box<Response> {
 
 /// The authenticated user (Basic per request, NTLM per connection), or the 401 to send.
 fn authenticate(
-    credentials: &Option<BasicCredentials>,
+    state: &ServerState,
     connection: &Mutex<ConnectionAuth>,
     headers: &HeaderMap,
 ) -> Result<String, Box<Response>> {
-    let Some(expected) = credentials else { return Ok(String::new()) };
+    let Some(expected) = &state.credentials else { return Ok(String::new()) };
     let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let authorization = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
     if let Some(encoded) = authorization.and_then(|value| value.strip_prefix("Basic ")) {
@@ -313,6 +323,7 @@ fn authenticate(
                     unauthorized(None)
                 })?;
                 connection.user = Some(user.clone());
+                state.ntlm_handshakes.fetch_add(1, Ordering::Relaxed);
                 return Ok(user);
             }
             _ => return Err(unauthorized(None)),
