@@ -183,17 +183,21 @@ impl<'x> Parser<'x> {
         let mut rest = start.attributes_raw();
         // Bounded: each iteration consumes one attribute.
         loop {
-            rest = rest.trim_start_matches([' ', '\t', '\n', '\r']);
+            // XML whitespace is exactly the ASCII whitespace `trim_ascii` removes (plus form feed,
+            // which XML forbids anyway).
+            rest = rest.trim_ascii_start();
             if rest.is_empty() || rest == "/" {
                 return Ok(attributes);
             }
-            let equals = rest.find('=').ok_or_else(|| malformed("an attribute without ="))?;
-            let key = rest[..equals].trim_end_matches([' ', '\t', '\n', '\r']);
-            rest = rest[equals + 1..].trim_start_matches([' ', '\t', '\n', '\r']);
-            let quote = rest.chars().next().filter(|quote| *quote == '"' || *quote == '\'');
-            let quote = quote.ok_or_else(|| malformed("an attribute value without quotes"))?;
-            let close =
-                rest[1..].find(quote).ok_or_else(|| malformed("an attribute value without its closing quote"))?;
+            let equals = memchr::memchr(b'=', rest.as_bytes()).ok_or_else(|| malformed("an attribute without ="))?;
+            let key = rest[..equals].trim_ascii_end();
+            rest = rest[equals + 1..].trim_ascii_start();
+            let quote = match rest.as_bytes().first() {
+                Some(quote @ (b'"' | b'\'')) => *quote,
+                _ => return Err(malformed("an attribute value without quotes")),
+            };
+            let close = memchr::memchr(quote, &rest.as_bytes()[1..])
+                .ok_or_else(|| malformed("an attribute value without its closing quote"))?;
             let value = &rest[1..1 + close];
             rest = &rest[close + 2..];
             match key {
