@@ -118,10 +118,47 @@ fn envelopes(messages: &[String]) -> Vec<String> {
     envelopes
 }
 
+/// Times ours and the raw scan alternately, so that load from other processes hits both alike,
+/// and prints the median of each and of their ratio.
+fn paired_ratio(messages: &[String], total_bytes: usize) {
+    const ROUNDS: usize = 9;
+    let mut ours_s = Vec::new();
+    let mut raw_s = Vec::new();
+    let mut ratios = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = std::time::Instant::now();
+        let events: usize = messages.iter().map(|xml| raw_scan(xml)).sum();
+        let raw = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let parsed: usize = messages.iter().map(|xml| parse_value(xml).map(|_| 1).unwrap_or(0)).sum();
+        let ours = started.elapsed().as_secs_f64();
+        assert_eq!(parsed, messages.len());
+        assert!(events > 0);
+        ours_s.push(ours);
+        raw_s.push(raw);
+        ratios.push(raw / ours);
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (ours, raw, ratio) = (median(&mut ours_s), median(&mut raw_s), median(&mut ratios));
+    let megabytes = total_bytes as f64 / 1e6;
+    eprintln!(
+        "paired medians over {ROUNDS} rounds: parse_value {:.0} objects/s {:.0} MB/s; raw quick-xml scan {:.0} objects/s {:.0} MB/s; parse_value runs at {:.0}% of the raw scan's speed",
+        messages.len() as f64 / ours,
+        megabytes / ours,
+        messages.len() as f64 / raw,
+        megabytes / raw,
+        ratio * 100.0
+    );
+}
+
 fn benchmarks(criterion: &mut Criterion) {
     let messages: Vec<String> = (0..OBJECT_COUNT).map(|index| write_value(&device(index))).collect();
     let total_bytes: usize = messages.iter().map(String::len).sum();
     eprintln!("{OBJECT_COUNT} objects, {total_bytes} bytes of CLIXML ({} bytes each)", total_bytes / OBJECT_COUNT);
+    paired_ratio(&messages, total_bytes);
 
     for (group_name, throughput) in [
         ("clixml_objects", Throughput::Elements(OBJECT_COUNT as u64)),

@@ -313,3 +313,93 @@ async fn an_exchange_2010_server_negotiates_protocol_2_1_and_still_runs_commands
     session.close().await.unwrap();
     assert_eq!(backend.recorded.lock().unwrap().calls, vec![call]);
 }
+
+#[tokio::test]
+async fn a_session_dropped_without_close_still_deletes_its_shell() {
+    let backend = FakeBackend::default();
+    let server = start_server(&backend, |_| {}).await;
+    let session = PsrpConnector::new(client_config(&server, PASSWORD)).open("").await.unwrap();
+    assert_eq!(server.open_shells(), 1);
+    drop(session);
+    for _ in 0..100 {
+        if server.open_shells() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(server.open_shells(), 0);
+    assert_eq!(backend.recorded.lock().unwrap().closed_sessions, 1);
+}
+
+#[tokio::test]
+async fn a_script_is_refused_like_exchanges_no_language_endpoint() {
+    use easgate::psrp::client::{PipelineOutcome, RunspacePoolClient};
+    use easgate::psrp::fragment::{DefragmenterLimits, OutgoingQueue};
+    use easgate::psrp::message::{Destination, Message, MessageType};
+    use easgate::psrp::pipeline::{PipelineCommand, create_pipeline_value};
+    use easgate::wsman::request::RequestContext;
+    use easgate::wsman::transport::{Authentication, HttpTransport, TransportConfig};
+    use uuid::Uuid;
+
+    let backend = FakeBackend::default();
+    let server = start_server(&backend, |config| config.tls = false).await;
+    let authentication = Authentication::Basic { user: USER.to_string(), password: SecretString::from(PASSWORD) };
+    let transport = HttpTransport::new(&server.url(), authentication, &TransportConfig::default()).unwrap();
+    let context = RequestContext {
+        to: server.url(),
+        resource_uri: easgate::wsman::names::EXCHANGE_RESOURCE_URI.to_string(),
+        max_envelope_size_bytes: 153_600,
+        operation_timeout_s: 5,
+        session_id: Uuid::new_v4(),
+        locale: "en-US".to_string(),
+    };
+    let mut pool = RunspacePoolClient::new(Uuid::new_v4(), DefragmenterLimits::default());
+    let shell_id = pool.runspace_pool_id();
+    transport.exchange(context.create(shell_id, "2.3", &pool.open_data())).await.unwrap();
+    for stream in transport.exchange(context.receive(shell_id, None)).await.unwrap().body.streams {
+        pool.receive_pool_data(&stream.data).unwrap();
+    }
+
+    let script = PipelineCommand { name: "Remove-Mailbox -Identity *".to_string(), is_script: true, arguments: vec![] };
+    let command_id = Uuid::new_v4();
+    let value = create_pipeline_value(&[script], ProtocolVersion::V2_3, true);
+    let message = Message::with_value(Destination::Server, MessageType::CreatePipeline, shell_id, command_id, &value);
+    let mut queue = OutgoingQueue::new();
+    queue.push(100, message.encode());
+    let mut arguments = Vec::new();
+    queue.fill(usize::MAX, &mut arguments);
+    transport.exchange(context.command(shell_id, command_id, &arguments)).await.unwrap();
+    let mut pipeline = pool.start_pipeline(command_id, &CmdletCall::new("unused"));
+    for stream in transport.exchange(context.receive(shell_id, Some(command_id))).await.unwrap().body.streams {
+        pipeline.receive(&stream.data).unwrap();
+    }
+    let Some(PipelineOutcome::Failed(error)) = pipeline.outcome().cloned() else { panic!("{:?}", pipeline.outcome()) };
+    assert!(error.message.contains("no-language mode"), "{error:?}");
+    assert_eq!(error.fully_qualified_error_id, "ScriptsNotAllowed");
+    assert!(backend.recorded.lock().unwrap().calls.is_empty(), "the script must never reach the backend");
+    transport.exchange(context.delete(shell_id)).await.unwrap();
+}
+
+#[tokio::test]
+async fn ntlm_in_the_negotiate_scheme_authenticates_over_https() {
+    use easgate::wsman::transport::Authentication;
+
+    let backend = FakeBackend::default();
+    let server = start_server(&backend, |_| {}).await;
+    let mut config = client_config(&server, PASSWORD);
+    config.authentication =
+        Authentication::Negotiate { user: USER.to_string(), password: SecretString::from(PASSWORD) };
+    let mut session = PsrpConnector::new(config.clone()).open("").await.unwrap();
+    for _ in 0..3 {
+        session.invoke(&every_parameter_shape()).await.unwrap();
+    }
+    session.close().await.unwrap();
+    assert_eq!(backend.recorded.lock().unwrap().calls, vec![every_parameter_shape(); 3]);
+    let requests = server.request_counts();
+    assert!(requests.creates + requests.commands + requests.receives + requests.signals + requests.deletes >= 10);
+    assert_eq!(server.ntlm_handshakes(), 1, "the kept-alive connection is authenticated once");
+
+    config.authentication = Authentication::Negotiate { user: USER.to_string(), password: SecretString::from("wrong") };
+    let refused = PsrpConnector::new(config).open("").await.err().unwrap();
+    assert!(matches!(refused, ExchangeError::Unauthorized { .. }), "{refused:?}");
+}

@@ -100,7 +100,7 @@ pub fn decode(text: &str) -> Cow<'_, str> {
 fn find_escape(bytes: &[u8], from: usize) -> Option<usize> {
     let mut position = from;
     while position + 7 <= bytes.len() {
-        let offset = bytes[position..].iter().position(|byte| *byte == b'_')?;
+        let offset = memchr::memchr(b'_', &bytes[position..])?;
         let start = position + offset;
         if start + 7 <= bytes.len()
             && matches!(bytes[start + 1], b'x' | b'X')

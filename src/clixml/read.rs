@@ -2,17 +2,17 @@
 //! with no intermediate document tree. `<TNRef>` and `<Ref>` back-references are resolved.
 //!
 //! A PSRP message carries one value; an `Export-Clixml` file carries an `<Objs>` list. Both are
-//! read here. Objects are copied for `<Ref>` only when the text contains a `<Ref` at all, which
-//! PowerShell's output objects almost never do, so the common path never clones.
+//! read here. Objects and type lists are copied for `<Ref>`/`<TNRef>` only on a second pass,
+//! taken when the first meets a back-reference: most messages have none, so they never clone.
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use rustc_hash::FxHashMap;
 
 use crate::clixml::escape;
+use crate::clixml::primitive::{primitive_from_text, primitive_kind};
 use crate::clixml::value::{Container, PsObject, PsValue};
 
 /// How deep objects and containers may nest. PowerShell's remoting serialises to depth 1-2 and
@@ -81,7 +81,16 @@ pub fn utf8_text(bytes: &[u8]) -> Result<&str, ClixmlError> {
 
 /// Reads every top-level value, looking inside an `<Objs>` wrapper (an `Export-Clixml` file).
 pub fn parse_values(xml: &str) -> Result<Vec<PsValue>, ClixmlError> {
-    let mut parser = Parser::new(xml);
+    // Most messages never refer back, so the first pass keeps no copies for `<Ref>`/`<TNRef>`;
+    // one that does is read again with copies kept.
+    match parse_values_tracking(xml, false) {
+        Err(ClixmlError::UnknownRef { .. }) => parse_values_tracking(xml, true),
+        result => result,
+    }
+}
+
+fn parse_values_tracking(xml: &str, track_references: bool) -> Result<Vec<PsValue>, ClixmlError> {
+    let mut parser = Parser::new(xml, track_references);
     let mut values = Vec::new();
     loop {
         match parser.next_item("the document")? {
@@ -107,10 +116,15 @@ enum Item<'x> {
 
 struct Parser<'x> {
     reader: Reader<&'x [u8]>,
-    /// `<TN RefId>` -> its type names, for `<TNRef>`; `None` when the text has no `<TNRef` at all.
+    /// `<TN RefId>` -> its type names, for `<TNRef>`; `None` while references are not tracked.
     type_names_by_ref: Option<FxHashMap<String, Vec<String>>>,
-    /// `<Obj RefId>` -> a copy, for `<Ref>`; `None` when the text has no `<Ref` at all.
+    /// `<Obj RefId>` -> a copy, for `<Ref>`; `None` while references are not tracked.
     objects_by_ref: Option<FxHashMap<String, PsValue>>,
+    /// One reusable buffer per nesting depth for members being read, so that each object's
+    /// member list is allocated once at its exact size instead of growing.
+    member_buffers: Vec<Vec<(String, PsValue)>>,
+    /// The same for the type names of a `<TN>`.
+    type_name_buffer: Vec<String>,
 }
 
 /// The `N` and `RefId` attributes of an element.
@@ -120,13 +134,12 @@ struct Attributes {
 }
 
 impl<'x> Parser<'x> {
-    fn new(xml: &'x str) -> Parser<'x> {
+    fn new(xml: &'x str, track_references: bool) -> Parser<'x> {
         let mut reader = Reader::from_str(xml);
         reader.config_mut().check_end_names = true;
-        // Copies are kept only for documents that refer back at all: most messages do not.
-        let objects_by_ref = xml.contains("<Ref").then(FxHashMap::default);
-        let type_names_by_ref = xml.contains("<TNRef").then(FxHashMap::default);
-        Parser { reader, type_names_by_ref, objects_by_ref }
+        let objects_by_ref = track_references.then(FxHashMap::default);
+        let type_names_by_ref = track_references.then(FxHashMap::default);
+        Parser { reader, type_names_by_ref, objects_by_ref, member_buffers: Vec::new(), type_name_buffer: Vec::new() }
     }
 
     fn offset(&self) -> u64 {
@@ -164,23 +177,40 @@ impl<'x> Parser<'x> {
 
     fn attributes(&self, start: &BytesStart<'x>) -> Result<Attributes, ClixmlError> {
         let mut attributes = Attributes { name: None, ref_id: None };
-        for attribute in start.attributes() {
-            let attribute =
-                attribute.map_err(|error| ClixmlError::Xml { offset: self.offset(), detail: error.to_string() })?;
-            let key = attribute.key.local_name();
-            if key.as_ref() != "N" && key.as_ref() != "RefId" {
-                continue;
+        let malformed = |detail: &str| ClixmlError::Xml { offset: self.offset(), detail: detail.to_string() };
+        // A small scanner instead of quick-xml's attribute iterator: only N and RefId are read,
+        // and this runs for nearly every element of a reply.
+        let mut rest = start.attributes_raw();
+        // Bounded: each iteration consumes one attribute.
+        loop {
+            // XML whitespace is exactly the ASCII whitespace `trim_ascii` removes (plus form feed,
+            // which XML forbids anyway).
+            rest = rest.trim_ascii_start();
+            if rest.is_empty() || rest == "/" {
+                return Ok(attributes);
             }
-            let raw = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|error| ClixmlError::Xml { offset: self.offset(), detail: error.to_string() })?;
-            if key.as_ref() == "N" {
-                attributes.name = Some(escape::decode(&raw).into_owned());
-            } else {
-                attributes.ref_id = Some(raw.into_owned());
+            let equals = memchr::memchr(b'=', rest.as_bytes()).ok_or_else(|| malformed("an attribute without ="))?;
+            let key = rest[..equals].trim_ascii_end();
+            rest = rest[equals + 1..].trim_ascii_start();
+            let quote = match rest.as_bytes().first() {
+                Some(quote @ (b'"' | b'\'')) => *quote,
+                _ => return Err(malformed("an attribute value without quotes")),
+            };
+            let close = memchr::memchr(quote, &rest.as_bytes()[1..])
+                .ok_or_else(|| malformed("an attribute value without its closing quote"))?;
+            let value = &rest[1..1 + close];
+            rest = &rest[close + 2..];
+            match key {
+                "N" => {
+                    attributes.name =
+                        Some(escape::decode(&attribute_value(value).map_err(|detail| malformed(&detail))?).into_owned())
+                }
+                "RefId" if self.objects_by_ref.is_some() => {
+                    attributes.ref_id = Some(attribute_value(value).map_err(|detail| malformed(&detail))?.into_owned())
+                }
+                _ => {}
             }
         }
-        Ok(attributes)
     }
 
     /// The next value inside a container, or `None` at its closing tag.
@@ -208,10 +238,12 @@ impl<'x> Parser<'x> {
             return Err(ClixmlError::TooDeep { limit: MAX_NESTING_DEPTH, offset: self.offset() });
         }
         let attributes = self.attributes(start)?;
-        let value = match start.local_name().as_ref() {
-            "Obj" => PsValue::Object(Box::new(self.read_object(empty, attributes.ref_id.as_deref(), depth)?)),
-            "Ref" => self.resolve_ref(attributes.ref_id.as_deref(), empty, start)?,
-            "Nil" => {
+        let value = match start.local_name().as_ref().as_bytes() {
+            [b'O', b'b', b'j'] => {
+                PsValue::Object(Box::new(self.read_object(empty, attributes.ref_id.as_deref(), depth)?))
+            }
+            [b'R', b'e', b'f'] => self.resolve_ref(attributes.ref_id.as_deref(), empty, start)?,
+            [b'N', b'i', b'l'] => {
                 if !empty {
                     self.skip_to_end(start)?;
                 }
@@ -249,42 +281,56 @@ impl<'x> Parser<'x> {
             .map_err(|error| ClixmlError::Xml { offset: self.reader.error_position(), detail: error.to_string() })
     }
 
-    /// The unescaped text of a leaf element (`<S>`, `<ToString>`, `<T>`).
+    /// The unescaped text of a leaf element (`<S>`, `<ToString>`, `<T>`), read event by event:
+    /// text, entity and character references, CDATA, up to the closing tag.
     fn read_text(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Cow<'x, str>, ClixmlError> {
         if empty {
             return Ok(Cow::Borrowed(""));
         }
         let element_offset = self.offset();
-        let raw = self.reader.read_text(start.name()).map_err(|error| match error {
-            quick_xml::Error::Syntax(_) => {
-                ClixmlError::Truncated { element: start.local_name().as_ref().to_string(), offset: element_offset }
+        let mut text: Cow<'x, str> = Cow::Borrowed("");
+        // Bounded by the input: every event consumes bytes.
+        loop {
+            let event = self.reader.read_event().map_err(|error| ClixmlError::Xml {
+                offset: self.reader.error_position(),
+                detail: error.to_string(),
+            })?;
+            match event {
+                Event::Text(part) => append(&mut text, part.xml10_content()),
+                Event::CData(part) => append(&mut text, part.xml10_content()),
+                Event::GeneralRef(reference) => {
+                    let character = match reference.resolve_char_ref() {
+                        Ok(Some(character)) => character,
+                        Ok(None) => quick_xml::escape::resolve_predefined_entity(&reference)
+                            .and_then(|replacement| replacement.chars().next())
+                            .ok_or_else(|| ClixmlError::Xml {
+                                offset: self.offset(),
+                                detail: format!("unknown entity &{};", &*reference),
+                            })?,
+                        Err(error) => {
+                            return Err(ClixmlError::Xml { offset: self.offset(), detail: error.to_string() });
+                        }
+                    };
+                    text.to_mut().push(character);
+                }
+                Event::End(_) => break,
+                Event::Start(child) | Event::Empty(child) => {
+                    return Err(ClixmlError::UnexpectedElement {
+                        element: child.local_name().as_ref().to_string(),
+                        context: "a value that may only hold text",
+                        offset: element_offset,
+                    });
+                }
+                Event::Eof => {
+                    return Err(ClixmlError::Truncated {
+                        element: start.local_name().as_ref().to_string(),
+                        offset: element_offset,
+                    });
+                }
+                Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
             }
-            error => ClixmlError::Xml { offset: self.reader.error_position(), detail: error.to_string() },
-        })?;
-        let raw: Cow<'x, str> = raw.into_inner();
-        if raw.contains('<') {
-            return Err(ClixmlError::UnexpectedElement {
-                element: start.local_name().as_ref().to_string(),
-                context: "a value that may only hold text",
-                offset: element_offset,
-            });
         }
-        let unescaped = match raw {
-            Cow::Borrowed(text) => quick_xml::escape::unescape(text)
-                .map_err(|error| ClixmlError::Xml { offset: element_offset, detail: error.to_string() })?,
-            Cow::Owned(text) => Cow::Owned(
-                quick_xml::escape::unescape(&text)
-                    .map_err(|error| ClixmlError::Xml { offset: element_offset, detail: error.to_string() })?
-                    .into_owned(),
-            ),
-        };
-        let normalised = if unescaped.contains('\r') {
-            // XML 1.0 line-end normalisation; PowerShell sends CR as `_x000D_`, so this is rare.
-            Cow::Owned(unescaped.replace("\r\n", "\n").replace('\r', "\n"))
-        } else {
-            unescaped
-        };
-        Ok(match normalised {
+        Ok(match text {
             Cow::Borrowed(text) => escape::decode(text),
             Cow::Owned(text) => Cow::Owned(escape::decode(&text).into_owned()),
         })
@@ -294,15 +340,15 @@ impl<'x> Parser<'x> {
         let offset = self.offset();
         let tag = start.local_name();
         let tag = tag.as_ref();
-        if !is_primitive_tag(tag) {
+        let Some(kind) = primitive_kind(tag) else {
             return Err(ClixmlError::UnexpectedElement {
                 element: tag.to_string(),
                 context: "a value position",
                 offset,
             });
-        }
+        };
         let text = self.read_text(start, empty)?;
-        primitive_from_text(tag, text).map_err(|(text, detail)| ClixmlError::BadPrimitive {
+        primitive_from_text(kind, text).map_err(|(text, detail)| ClixmlError::BadPrimitive {
             element: tag.to_string(),
             text: text.chars().take(80).collect(),
             detail,
@@ -350,7 +396,8 @@ impl<'x> Parser<'x> {
 
     fn read_type_names(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Vec<String>, ClixmlError> {
         let ref_id = self.attributes(start)?.ref_id;
-        let mut type_names = Vec::new();
+        let mut type_names = std::mem::take(&mut self.type_name_buffer);
+        type_names.clear();
         if !empty {
             // Bounded by the input.
             loop {
@@ -373,10 +420,14 @@ impl<'x> Parser<'x> {
                 }
             }
         }
+        // Moved into a list of exactly the right size; the buffer keeps its capacity.
+        let mut exact = Vec::with_capacity(type_names.len());
+        exact.append(&mut type_names);
+        self.type_name_buffer = type_names;
         if let (Some(type_names_by_ref), Some(ref_id)) = (self.type_names_by_ref.as_mut(), ref_id) {
-            type_names_by_ref.insert(ref_id, type_names.clone());
+            type_names_by_ref.insert(ref_id, exact.clone());
         }
-        Ok(type_names)
+        Ok(exact)
     }
 
     fn resolve_type_names(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Vec<String>, ClixmlError> {
@@ -401,17 +452,24 @@ impl<'x> Parser<'x> {
         context: &'static str,
         depth: usize,
     ) -> Result<Vec<(String, PsValue)>, ClixmlError> {
-        let mut members = Vec::new();
         if empty {
-            return Ok(members);
+            return Ok(Vec::new());
         }
+        if self.member_buffers.len() <= depth {
+            self.member_buffers.resize_with(depth + 1, Vec::new);
+        }
+        let mut buffer = std::mem::take(&mut self.member_buffers[depth]);
+        buffer.clear();
         let offset = self.offset();
         while let Some((name, value)) = self.next_value_in(context, depth + 1)? {
             let Some(name) = name else {
                 return Err(ClixmlError::MissingName { element: value_tag(&value).to_string(), context, offset });
             };
-            members.push((name, value));
+            buffer.push((name, value));
         }
+        let mut members = Vec::with_capacity(buffer.len());
+        members.append(&mut buffer);
+        self.member_buffers[depth] = buffer;
         Ok(members)
     }
 
@@ -475,96 +533,31 @@ impl<'x> Parser<'x> {
     }
 }
 
+/// An attribute value with XML's normalisation: literal tabs and line ends become spaces, then
+/// entity and character references are resolved.
+fn attribute_value(raw: &str) -> Result<Cow<'_, str>, String> {
+    if !raw.bytes().any(|byte| matches!(byte, b'&' | b'\t' | b'\n' | b'\r')) {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let spaced = raw.replace(['\t', '\n', '\r'], " ");
+    quick_xml::escape::unescape(&spaced).map(|value| Cow::Owned(value.into_owned())).map_err(|error| error.to_string())
+}
+
+/// Appends a piece of text, borrowing the first piece when it is the only one.
+fn append<'x>(text: &mut Cow<'x, str>, part: Cow<'x, str>) {
+    if text.is_empty() {
+        *text = part;
+    } else {
+        text.to_mut().push_str(&part);
+    }
+}
+
 /// The element name a value was read from, for error messages.
 fn value_tag(value: &PsValue) -> &'static str {
     match value {
         PsValue::Object(_) => "Obj",
         PsValue::Null => "Nil",
         _ => "a primitive",
-    }
-}
-
-fn is_primitive_tag(tag: &str) -> bool {
-    matches!(
-        tag,
-        "S" | "B"
-            | "C"
-            | "By"
-            | "SB"
-            | "U16"
-            | "I16"
-            | "U32"
-            | "I32"
-            | "U64"
-            | "I64"
-            | "Sg"
-            | "Db"
-            | "D"
-            | "DT"
-            | "TS"
-            | "G"
-            | "URI"
-            | "Version"
-            | "BA"
-            | "XD"
-            | "SBK"
-            | "SS"
-    )
-}
-
-/// Parses a primitive's text; the error carries the text and why it did not parse.
-fn primitive_from_text(tag: &str, text: Cow<'_, str>) -> Result<PsValue, (String, String)> {
-    fn number<T: std::str::FromStr>(text: &str) -> Result<T, (String, String)>
-    where
-        T::Err: std::fmt::Display,
-    {
-        text.trim().parse::<T>().map_err(|error| (text.to_string(), error.to_string()))
-    }
-    fn bytes(text: &str) -> Result<Vec<u8>, (String, String)> {
-        let compact: String = text.chars().filter(|character| !character.is_ascii_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(compact.as_bytes())
-            .map_err(|error| (text.to_string(), format!("invalid base64: {error}")))
-    }
-    Ok(match tag {
-        "S" => PsValue::String(text.into_owned()),
-        "B" => PsValue::Bool(match text.trim() {
-            "true" | "True" | "1" => true,
-            "false" | "False" | "0" => false,
-            _ => return Err((text.into_owned(), "expected true or false".to_string())),
-        }),
-        "C" => PsValue::Char(number(&text)?),
-        "By" => PsValue::U8(number(&text)?),
-        "SB" => PsValue::I8(number(&text)?),
-        "U16" => PsValue::U16(number(&text)?),
-        "I16" => PsValue::I16(number(&text)?),
-        "U32" => PsValue::U32(number(&text)?),
-        "I32" => PsValue::I32(number(&text)?),
-        "U64" => PsValue::U64(number(&text)?),
-        "I64" => PsValue::I64(number(&text)?),
-        "Sg" => PsValue::F32(number(&net_float_text(&text))?),
-        "Db" => PsValue::F64(number(&net_float_text(&text))?),
-        "D" => PsValue::Decimal(text.into_owned()),
-        "DT" => PsValue::DateTime(text.into_owned()),
-        "TS" => PsValue::Duration(text.into_owned()),
-        "G" => {
-            PsValue::Guid(uuid::Uuid::parse_str(text.trim()).map_err(|error| (text.to_string(), error.to_string()))?)
-        }
-        "URI" => PsValue::Uri(text.into_owned()),
-        "Version" => PsValue::Version(text.into_owned()),
-        "BA" => PsValue::Bytes(bytes(&text)?),
-        "XD" => PsValue::XmlDocument(text.into_owned()),
-        "SBK" => PsValue::ScriptBlock(text.into_owned()),
-        _ => PsValue::SecureString(bytes(&text)?),
-    })
-}
-
-/// .NET writes infinities as `INF`/`-INF` (XmlConvert); Rust parses `inf`.
-fn net_float_text(text: &str) -> Cow<'_, str> {
-    match text.trim() {
-        "INF" | "Infinity" => Cow::Borrowed("inf"),
-        "-INF" | "-Infinity" => Cow::Borrowed("-inf"),
-        _ => Cow::Borrowed(text),
     }
 }
 

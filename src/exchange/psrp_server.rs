@@ -127,6 +127,11 @@ impl RunningPsrpServer {
         }
     }
 
+    /// NTLM handshakes completed (one per authenticated connection).
+    pub fn ntlm_handshakes(&self) -> u64 {
+        self.server.ntlm_handshakes()
+    }
+
     /// Shells open right now.
     pub fn open_shells(&self) -> usize {
         self.host.shells.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
@@ -549,4 +554,43 @@ fn pack_streams(
         streams.push(fragment);
     }
     streams
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clixml::value::PsValue;
+    use crate::psrp::client::RunspacePoolClient;
+    use crate::wsman::parse::parse_envelope;
+
+    #[test]
+    fn every_receive_response_fits_the_clients_max_envelope_size() {
+        let pool = RunspacePoolServer::new(Uuid::new_v4(), ProtocolVersion::V2_3, DefragmenterLimits::default());
+        let command_id = Uuid::new_v4();
+        let mut pipeline = pool.start_pipeline(command_id);
+        let big_text = "x\"<&>_x".repeat(30_000);
+        let objects: Vec<PsValue> = (0..3_000)
+            .map(|index| PsValue::String(format!("{index} {}", &big_text[..index % 500])))
+            .chain([PsValue::String(big_text.clone())])
+            .collect();
+        pipeline.queue_output(&CmdletOutput { objects: objects.clone(), ..CmdletOutput::default() });
+        let mut client = RunspacePoolClient::new(Uuid::new_v4(), DefragmenterLimits::default());
+        let mut receiver = client.start_pipeline(command_id, &crate::domain::cmdlet_call::CmdletCall::new("Get-Big"));
+        let max_envelope_size_bytes = 153_600;
+        let mut replies = 0;
+        while !pipeline.is_drained() {
+            let streams = pack_streams(max_envelope_size_bytes, |max_blob| pipeline.next_fragment(max_blob));
+            let reply = response::receive_response(Some("uuid:1"), Some(command_id), &streams, pipeline.is_drained());
+            assert!(reply.len() <= max_envelope_size_bytes, "{} > {max_envelope_size_bytes}", reply.len());
+            for stream in parse_envelope(reply.as_bytes()).unwrap().body.streams {
+                receiver.receive(&stream.data).unwrap();
+            }
+            replies += 1;
+            assert!(replies < 10_000);
+        }
+        assert!(replies > 2);
+        let (output, outcome) = receiver.finish();
+        assert_eq!(output.objects, objects);
+        assert_eq!(outcome, Some(crate::psrp::client::PipelineOutcome::Completed));
+    }
 }

@@ -16,6 +16,10 @@ pub enum WsmanError {
     /// HTTP 401/403. **Handling:** stop; the credentials are wrong or not allowed.
     #[error("HTTP {status}: the server refused the credentials")]
     Unauthorized { status: u16 },
+    /// The authentication handshake failed on the client side or was answered oddly.
+    /// **Handling:** stop; the credentials or the server's authentication setup are wrong.
+    #[error("authentication failed: {detail}")]
+    Authentication { detail: String },
     /// Any other non-success HTTP status without a SOAP fault. **Handling:** retry with backoff.
     #[error("HTTP {status}: {excerpt}")]
     Http { status: u16, excerpt: String },
@@ -39,7 +43,9 @@ impl WsmanError {
     pub fn to_exchange_error(&self, server: &str) -> ExchangeError {
         match self {
             WsmanError::Fault(fault) => fault.to_exchange_error(),
-            WsmanError::Unauthorized { .. } => ExchangeError::Unauthorized { detail: format!("{server}: {self}") },
+            WsmanError::Unauthorized { .. } | WsmanError::Authentication { .. } => {
+                ExchangeError::Unauthorized { detail: format!("{server}: {self}") }
+            }
             WsmanError::Http { status, .. } if *status >= 500 => {
                 ExchangeError::Server { detail: format!("{server}: {self}") }
             }

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fault;
 pub mod names;
+pub mod ntlm;
 pub mod parse;
 pub mod request;
 pub mod response;

@@ -3,6 +3,8 @@
 //! payloads decoded as their elements close. Elements are matched by local name, since Windows
 //! and clients use different prefixes for the same namespaces.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -82,7 +84,7 @@ pub fn parse_envelope(xml: &[u8]) -> Result<Envelope, WsmanError> {
     let mut parser = EnvelopeParser {
         reader: Reader::from_str(text),
         path: Vec::new(),
-        text: String::new(),
+        text: Cow::Borrowed(""),
         envelope: Envelope::default(),
         saw_envelope: false,
     };
@@ -98,8 +100,9 @@ struct EnvelopeParser<'x> {
     reader: Reader<&'x [u8]>,
     /// The open elements.
     path: Vec<Frame>,
-    /// Text of the innermost open element.
-    text: String,
+    /// Text of the innermost open element; borrowed from the input when it is one piece (base64
+    /// payloads of hundreds of KB are then never copied before decoding).
+    text: Cow<'x, str>,
     envelope: Envelope,
     saw_envelope: bool,
 }
@@ -136,7 +139,7 @@ impl<'x> EnvelopeParser<'x> {
                     self.close()?;
                 }
                 Event::End(_) => self.close()?,
-                Event::Text(text) => self.text.push_str(&text.xml10_content()),
+                Event::Text(text) => append(&mut self.text, text.xml10_content()),
                 Event::GeneralRef(reference) => {
                     let resolved = match reference.resolve_char_ref().map_err(|error| self.malformed(error))? {
                         Some(character) => character.to_string(),
@@ -144,9 +147,9 @@ impl<'x> EnvelopeParser<'x> {
                             .ok_or_else(|| self.malformed(format!("unknown entity &{};", &*reference)))?
                             .to_string(),
                     };
-                    self.text.push_str(&resolved);
+                    self.text.to_mut().push_str(&resolved);
                 }
-                Event::CData(data) => self.text.push_str(&data.xml10_content()),
+                Event::CData(data) => append(&mut self.text, data.xml10_content()),
                 Event::Eof => {
                     return match self.path.last() {
                         Some(open) => Err(self.malformed(format!("the envelope ends inside <{}>", open.local_name))),
@@ -172,7 +175,7 @@ impl<'x> EnvelopeParser<'x> {
         }
         let local_name = start.local_name().as_ref().to_string();
         let attributes = self.attributes(start)?;
-        self.text.clear();
+        self.text = Cow::Borrowed("");
         if local_name == "Envelope" && self.path.is_empty() {
             self.saw_envelope = true;
         }
@@ -242,7 +245,7 @@ impl<'x> EnvelopeParser<'x> {
         let Some(frame) = self.path.last() else {
             return Err(self.malformed("a closing tag with no opening tag"));
         };
-        let text = std::mem::take(&mut self.text);
+        let text = std::mem::replace(&mut self.text, Cow::Borrowed(""));
         if self.in_element("Body") {
             self.close_body_element(&frame.local_name.clone(), text)?;
         } else if self.in_element("Header") {
@@ -253,7 +256,7 @@ impl<'x> EnvelopeParser<'x> {
         Ok(())
     }
 
-    fn close_header_element(&mut self, local_name: &str, name_attribute: Option<String>, text: String) {
+    fn close_header_element(&mut self, local_name: &str, name_attribute: Option<String>, text: Cow<'x, str>) {
         let direct_child_of_header = self.parent_is("Header");
         let header = &mut self.envelope.header;
         let text_value = || text.trim().to_string();
@@ -274,7 +277,7 @@ impl<'x> EnvelopeParser<'x> {
         }
     }
 
-    fn close_body_element(&mut self, local_name: &str, text: String) -> Result<(), WsmanError> {
+    fn close_body_element(&mut self, local_name: &str, text: Cow<'x, str>) -> Result<(), WsmanError> {
         let in_fault = self.in_element("Fault");
         let parent_is_signal = self.parent_is("Signal");
         let parent_is_subcode = self.parent_is("Subcode");
@@ -302,8 +305,8 @@ impl<'x> EnvelopeParser<'x> {
             "Value" if in_fault && parent_is_subcode => {
                 self.fault().subcode = Some(text.trim().to_string());
             }
-            "Text" if in_fault => self.fault().reason = text,
-            "Message" if in_fault => self.fault().message = Some(text),
+            "Text" if in_fault => self.fault().reason = text.into_owned(),
+            "Message" if in_fault => self.fault().message = Some(text.into_owned()),
             _ => {}
         }
         Ok(())
@@ -314,10 +317,24 @@ impl<'x> EnvelopeParser<'x> {
     }
 
     fn decode_base64(&self, element: &str, text: &str) -> Result<Vec<u8>, WsmanError> {
-        let compact: Vec<u8> = text.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect();
+        let trimmed = text.trim_ascii();
+        let compact: Cow<'_, [u8]> = if trimmed.bytes().any(|byte| byte.is_ascii_whitespace()) {
+            Cow::Owned(trimmed.bytes().filter(|byte| !byte.is_ascii_whitespace()).collect())
+        } else {
+            Cow::Borrowed(trimmed.as_bytes())
+        };
         base64::engine::general_purpose::STANDARD
             .decode(&compact)
             .map_err(|error| self.malformed(format!("invalid or truncated base64 in <{element}>: {error}")))
+    }
+}
+
+/// Appends a piece of text, borrowing the first piece when it is the only one.
+fn append<'x>(text: &mut Cow<'x, str>, part: Cow<'x, str>) {
+    if text.is_empty() {
+        *text = part;
+    } else {
+        text.to_mut().push_str(&part);
     }
 }
 

@@ -4,7 +4,8 @@
 //! bounded bodies, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use axum::Router;
@@ -20,6 +21,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 
 use crate::wsman::fault::WsmanFault;
+use crate::wsman::ntlm::{NtlmServer, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
 use crate::wsman::response::fault_envelope;
 use crate::wsman::tls::{TlsError, TlsIdentity};
@@ -88,6 +90,7 @@ pub enum ServerStartError {
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub is_tls: bool,
+    ntlm_handshakes: Arc<AtomicU64>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -96,6 +99,11 @@ impl RunningServer {
     /// `http(s)://addr` with no path.
     pub fn base_url(&self) -> String {
         format!("{}://{}", if self.is_tls { "https" } else { "http" }, self.local_addr)
+    }
+
+    /// NTLM handshakes completed so far (one per authenticated connection).
+    pub fn ntlm_handshakes(&self) -> u64 {
+        self.ntlm_handshakes.load(Ordering::Relaxed)
     }
 
     /// Stops accepting, ends open connections and waits for the accept loop to finish.
@@ -121,6 +129,7 @@ struct ServerState {
     credentials: Option<BasicCredentials>,
     max_request_bytes: usize,
     scheme: &'static str,
+    ntlm_handshakes: Arc<AtomicU64>,
 }
 
 /// Binds `config.listen` and serves `handler` until shutdown.
@@ -142,12 +151,14 @@ pub async fn serve(
         credentials: config.credentials.clone(),
         max_request_bytes: config.max_request_bytes,
         scheme: if acceptor.is_some() { "https" } else { "http" },
+        ntlm_handshakes: Arc::new(AtomicU64::new(0)),
     };
+    let ntlm_handshakes = state.ntlm_handshakes.clone();
     let router = Router::new().fallback(handle_request).with_state(state);
     let (shutdown_sender, shutdown_receiver) = oneshot::channel();
     let is_tls = acceptor.is_some();
     let task = tokio::spawn(accept_loop(listener, acceptor, router, shutdown_receiver));
-    Ok(RunningServer { local_addr, is_tls, shutdown: Some(shutdown_sender), task })
+    Ok(RunningServer { local_addr, is_tls, ntlm_handshakes, shutdown: Some(shutdown_sender), task })
 }
 
 async fn accept_loop(
@@ -169,7 +180,8 @@ async fn accept_loop(
             accepted = listener.accept() => accepted,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let router = router.clone();
+        // NTLM authenticates a connection, not a request: each connection has its own state.
+        let router = router.clone().layer(axum::Extension(Arc::new(Mutex::new(ConnectionAuth::default()))));
         let acceptor = acceptor.clone();
         connections.spawn(async move {
             let _permit = permit;
@@ -196,12 +208,16 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-async fn handle_request(State(state): State<ServerState>, request: Request) -> Response {
+async fn handle_request(
+    State(state): State<ServerState>,
+    connection: Option<axum::Extension<Arc<Mutex<ConnectionAuth>>>>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
-    let Some(user) = check_credentials(&state.credentials, &parts.headers) else {
-        let mut response = plain_status(StatusCode::UNAUTHORIZED, "");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"WSMAN\""));
-        return response;
+    let connection = connection.map(|axum::Extension(connection)| connection).unwrap_or_default();
+    let user = match authenticate(&state, &connection, &parts.headers) {
+        Ok(user) => user,
+        Err(response) => return *response,
     };
     if parts.method != axum::http::Method::POST {
         return plain_status(StatusCode::METHOD_NOT_ALLOWED, "WS-Management takes POST");
@@ -241,18 +257,79 @@ async fn handle_request(State(state): State<ServerState>, request: Request) -> R
     }
 }
 
-/// The Basic user, or `None` when the request must get a 401.
-fn check_credentials(credentials: &Option<BasicCredentials>, headers: &HeaderMap) -> Option<String> {
-    let Some(expected) = credentials else { return Some(String::new()) };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
-        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok())
-        .and_then(|decoded| String::from_utf8(decoded).ok());
-    let (user, password) = presented.as_deref().and_then(|text| text.split_once(':'))?;
-    (user.eq_ignore_ascii_case(&expected.user) && password == expected.password.expose_secret())
-        .then(|| user.to_string())
+/// What a connection has proven so far.
+#[derive(Default)]
+pub struct ConnectionAuth {
+    /// The user NTLM authenticated on this connection.
+    user: Option<String>,
+    /// An NTLM handshake waiting for its AUTHENTICATE.
+    pending: Option<NtlmServer>,
+}
+
+/// A 401 offering both schemes, or carrying an NTLM challenge.
+fn unauthorized(negotiate: Option<&[u8]>) -> Box<Response> {
+    let mut response = plain_status(StatusCode::UNAUTHORIZED, "");
+    let headers = response.headers_mut();
+    match negotiate {
+        Some(token) => {
+            let value = format!("Negotiate {}", base64::engine::general_purpose::STANDARD.encode(token));
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        None => {
+            headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Negotiate"));
+            headers.append(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"WSMAN\""));
+        }
+    }
+    Box::new(response)
+}
+
+/// The authenticated user (Basic per request, NTLM per connection), or the 401 to send.
+fn authenticate(
+    state: &ServerState,
+    connection: &Mutex<ConnectionAuth>,
+    headers: &HeaderMap,
+) -> Result<String, Box<Response>> {
+    let Some(expected) = &state.credentials else { return Ok(String::new()) };
+    let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+    if let Some(encoded) = authorization.and_then(|value| value.strip_prefix("Basic ")) {
+        let presented = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|decoded| String::from_utf8(decoded).ok());
+        let Some((user, password)) = presented.as_deref().and_then(|text| text.split_once(':')) else {
+            return Err(unauthorized(None));
+        };
+        let accepted = user.eq_ignore_ascii_case(&expected.user) && password == expected.password.expose_secret();
+        return if accepted { Ok(user.to_string()) } else { Err(unauthorized(None)) };
+    }
+    if let Some(encoded) = authorization.and_then(|value| value.strip_prefix("Negotiate ")) {
+        let token = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| unauthorized(None))?;
+        // NTLMSSP message type: 1 = NEGOTIATE, 3 = AUTHENTICATE (after the 8-byte signature).
+        match token.get(8..12) {
+            Some([1, 0, 0, 0]) => {
+                let mut server = NtlmServer::new().map_err(|_| unauthorized(None))?;
+                let challenge = server.challenge(&token).map_err(|_| unauthorized(None))?;
+                connection.pending = Some(server);
+                return Err(unauthorized(Some(&challenge)));
+            }
+            Some([3, 0, 0, 0]) => {
+                let mut server = connection.pending.take().ok_or_else(|| unauthorized(None))?;
+                let (account, domain) = split_user(&expected.user);
+                let user = server.verify(&token, &account, &domain, &expected.password).map_err(|error| {
+                    tracing::debug!(%error, "NTLM authentication refused");
+                    unauthorized(None)
+                })?;
+                connection.user = Some(user.clone());
+                state.ntlm_handshakes.fetch_add(1, Ordering::Relaxed);
+                return Ok(user);
+            }
+            _ => return Err(unauthorized(None)),
+        }
+    }
+    connection.user.clone().ok_or_else(|| unauthorized(None))
 }
 
 fn soap_reply(status: StatusCode, xml: String) -> Response {

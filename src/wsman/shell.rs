@@ -39,12 +39,29 @@ pub enum ShellError {
     DeadlineExceeded { elapsed_ms: u64 },
 }
 
-/// An open shell.
+/// An open shell. Dropping it without [`ClientShell::close`] still sends the Delete in the
+/// background: an abandoned shell would hold a slot of the user's shell quota until it idles out.
 pub struct ClientShell {
     transport: HttpTransport,
     context: RequestContext,
     pool: RunspacePoolClient,
     shell_id: Uuid,
+    deleted: bool,
+}
+
+impl Drop for ClientShell {
+    fn drop(&mut self) {
+        if self.deleted {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (transport, delete) = (self.transport.clone(), self.context.delete(self.shell_id));
+        runtime.spawn(async move {
+            if let Err(error) = transport.exchange(delete).await {
+                tracing::debug!(%error, "deleting an abandoned shell failed");
+            }
+        });
+    }
 }
 
 impl ClientShell {
@@ -60,7 +77,7 @@ impl ClientShell {
         let creation = context.create(shell_id, &CLIENT_PROTOCOL_VERSION.to_string(), &pool.open_data());
         let created = transport.exchange(creation).await?;
         expect_action(&created, "CreateResponse")?;
-        let mut shell = ClientShell { transport, context, pool, shell_id };
+        let mut shell = ClientShell { transport, context, pool, shell_id, deleted: false };
         let started = Instant::now();
         for _ in 0..MAX_RECEIVES {
             let Some(reply) = shell.receive(None, deadline, started).await? else { continue };
@@ -70,10 +87,8 @@ impl ClientShell {
             match shell.pool.state() {
                 RunspacePoolState::Opened => return Ok(shell),
                 state @ (RunspacePoolState::Broken | RunspacePoolState::Closed) => {
-                    let error = shell.pool.broken_by().cloned();
-                    // Best effort: the server may already have dropped the shell.
-                    let _ = shell.transport.exchange(shell.context.delete(shell.shell_id)).await;
-                    return Err(ShellError::PoolNotUsable { state, error });
+                    // Dropping `shell` sends the Delete; the server may already have dropped it.
+                    return Err(ShellError::PoolNotUsable { state, error: shell.pool.broken_by().cloned() });
                 }
                 _ => {}
             }
@@ -171,7 +186,9 @@ impl ClientShell {
     }
 
     /// Deletes the shell, freeing its slot in the user's shell quota.
-    pub async fn close(self) -> Result<(), ShellError> {
+    pub async fn close(mut self) -> Result<(), ShellError> {
+        // Whatever the answer, the Delete has been sent: no second one on drop.
+        self.deleted = true;
         let reply = self.transport.exchange(self.context.delete(self.shell_id)).await?;
         expect_action(&reply, "DeleteResponse")?;
         Ok(())

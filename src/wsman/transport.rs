@@ -2,12 +2,17 @@
 //! parses it as a stream and types what went wrong. One transport per shell, so each shell has
 //! its own connection and cookie jar (load balancers and Exchange Online pin shells by cookie).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use base64::Engine as _;
 
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::wsman::error::WsmanError;
+use crate::wsman::ntlm::{NtlmClient, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
 
 /// How the client proves who it is.
@@ -16,6 +21,9 @@ pub enum Authentication {
     /// HTTP Basic, for HTTPS only (Exchange needs `Set-PowerShellVirtualDirectory
     /// -BasicAuthentication $true`). `SecretString` keeps the password out of Debug output.
     Basic { user: String, password: SecretString },
+    /// NTLM in the HTTP `Negotiate` scheme, over HTTPS only (the message encryption that plain
+    /// HTTP needs is not implemented). `user` is `DOMAIN\\user` or a bare name.
+    Negotiate { user: String, password: SecretString },
 }
 
 /// TLS and limits for a transport.
@@ -45,9 +53,12 @@ impl Default for TransportConfig {
     }
 }
 
-/// One HTTP connection (pool) and cookie jar, for one shell.
+/// One HTTP connection (pool) and cookie jar, for one shell. Clones share both.
+#[derive(Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
+    /// Whether NTLM has authenticated the (single, kept-alive) connection.
+    connection_authenticated: Arc<AtomicBool>,
     url: String,
     authentication: Authentication,
     max_response_bytes: usize,
@@ -77,6 +88,7 @@ impl HttpTransport {
             .map_err(|error| WsmanError::Connect { detail: format!("cannot set up the HTTP client: {error}") })?;
         Ok(HttpTransport {
             client,
+            connection_authenticated: Arc::new(AtomicBool::new(false)),
             url: url.to_string(),
             authentication,
             max_response_bytes: config.max_response_bytes,
@@ -89,21 +101,81 @@ impl HttpTransport {
 
     /// Sends one envelope and returns the reply envelope. A SOAP fault is `Err(WsmanError::Fault)`.
     pub async fn exchange(&self, envelope: String) -> Result<Envelope, WsmanError> {
-        let request = self
+        let reply = match &self.authentication {
+            Authentication::Basic { user, password } => {
+                let credentials = format!("{user}:{}", password.expose_secret());
+                let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
+                self.post(envelope, Some(header)).await?
+            }
+            Authentication::Negotiate { user, password } => {
+                // NTLM authenticates the connection: once it has, requests go without a header
+                // until the server asks again (a new connection).
+                let mut reply = None;
+                if self.connection_authenticated.load(Ordering::Relaxed) {
+                    let attempt = self.post(envelope.clone(), None).await?;
+                    if attempt.status != StatusCode::UNAUTHORIZED {
+                        reply = Some(attempt);
+                    }
+                }
+                match reply {
+                    Some(reply) => reply,
+                    None => self.negotiate_and_post(user, password, envelope).await?,
+                }
+            }
+        };
+        if reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::FORBIDDEN {
+            return Err(WsmanError::Unauthorized { status: reply.status.as_u16() });
+        }
+        interpret_reply(reply.status, &reply.body)
+    }
+
+    /// The NTLM handshake on this connection (NEGOTIATE with an empty body, CHALLENGE in the 401,
+    /// AUTHENTICATE with the real envelope), as pypsrp does it.
+    async fn negotiate_and_post(
+        &self,
+        user: &str,
+        password: &SecretString,
+        envelope: String,
+    ) -> Result<Reply, WsmanError> {
+        self.connection_authenticated.store(false, Ordering::Relaxed);
+        let refused = |detail: String| WsmanError::Authentication { detail };
+        let (account, domain) = split_user(user);
+        let mut ntlm = NtlmClient::new(&account, &domain, password).map_err(|error| refused(error.to_string()))?;
+        let negotiate = ntlm.step(None).map_err(|error| refused(error.to_string()))?;
+        let first = self.post(String::new(), Some(negotiate_header(&negotiate))).await?;
+        if first.status != StatusCode::UNAUTHORIZED {
+            return Err(refused(format!("HTTP {} instead of an NTLM challenge", first.status.as_u16())));
+        }
+        let challenge = first
+            .headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| value.strip_prefix("Negotiate "))
+            .and_then(|token| base64::engine::general_purpose::STANDARD.decode(token.trim()).ok())
+            .ok_or_else(|| refused("the server sent no Negotiate challenge".to_string()))?;
+        let authenticate = ntlm.step(Some(&challenge)).map_err(|error| refused(error.to_string()))?;
+        let reply = self.post(envelope, Some(negotiate_header(&authenticate))).await?;
+        if reply.status != StatusCode::UNAUTHORIZED {
+            self.connection_authenticated.store(true, Ordering::Relaxed);
+        }
+        Ok(reply)
+    }
+
+    async fn post(&self, body: String, authorization: Option<String>) -> Result<Reply, WsmanError> {
+        let mut request = self
             .client
             .post(&self.url)
             .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
             // IIS compresses Exchange's replies unless told not to.
             .header(reqwest::header::ACCEPT_ENCODING, "identity")
-            .body(envelope);
-        let request = match &self.authentication {
-            Authentication::Basic { user, password } => request.basic_auth(user, Some(password.expose_secret())),
-        };
+            .body(body);
+        if let Some(authorization) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
         let mut response = request.send().await.map_err(request_error)?;
         let status = response.status();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(WsmanError::Unauthorized { status: status.as_u16() });
-        }
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         // Bounded by max_response_bytes.
         while let Some(chunk) = response.chunk().await.map_err(body_error)? {
@@ -112,8 +184,19 @@ impl HttpTransport {
             }
             body.extend_from_slice(&chunk);
         }
-        interpret_reply(status, &body)
+        Ok(Reply { status, headers, body })
     }
+}
+
+/// An HTTP reply read in full.
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+fn negotiate_header(token: &[u8]) -> String {
+    format!("Negotiate {}", base64::engine::general_purpose::STANDARD.encode(token))
 }
 
 /// A reply by its status and body: a fault in any status becomes `Fault`, a 2xx must parse.
