@@ -280,7 +280,12 @@ impl Engine {
 }
 
 /// The event for an attempt's outcome, and the server's requested delay when it is retryable.
-fn outcome_event(run: &mut Run, command_id: uuid::Uuid, planned: &PlannedCall, attempt: Attempt) -> (Event, Option<Option<u64>>) {
+fn outcome_event(
+    run: &mut Run,
+    command_id: uuid::Uuid,
+    planned: &PlannedCall,
+    attempt: Attempt,
+) -> (Event, Option<Option<u64>>) {
     let cmdlet = planned.call.cmdlet.clone();
     match attempt {
         Attempt::Succeeded => (Event::CmdletSucceeded(CmdletSucceeded { command_id, cmdlet }), None),

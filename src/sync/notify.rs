@@ -10,7 +10,6 @@ use crate::mail::MailError;
 use crate::mail::template::{MailFacts, render};
 use crate::sync::engine::{Engine, PhaseError, Run};
 
-
 /// Notifications sent per sync at most; the rest wait for the next sync.
 pub const NOTIFICATIONS_PER_SYNC_MAX: usize = 10_000;
 /// Notification outcomes recorded together.
