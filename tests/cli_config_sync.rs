@@ -203,3 +203,39 @@ async fn each_organisation_gets_its_own_data_directory() {
     }
     assert_eq!(fabrikam.mailbox("alice@contoso.test").unwrap().allowed_device_ids, vec!["ApplF17LTTCGFFG8"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_policy_rules_and_without_a_notification_account_the_log_says_why_no_mail_went() {
+    let bed = Bed::start().await;
+    let local_policy = format!(
+        r#"<Policy Source="Local">
+    <Enabled>true</Enabled>
+    <IncludedGroups><Group>{}</Group></IncludedGroups>
+    <DefaultAccessLevel>Block</DefaultAccessLevel>
+    <OverrideDefaultRule>true</OverrideDefaultRule>
+  </Policy>"#,
+        easgate::testing::fake_graph_data::CONTOSO_INCLUDED_GROUP
+    );
+    let text = bed.config_text().replace(r#"<Policy Source="Graph"/>"#, &local_policy);
+    let start = text.find("    <Notification ").unwrap();
+    let end = text.find("</Notification>\n").unwrap() + "</Notification>\n".len();
+    bed.write_config(&format!("{}{}", &text[..start], &text[end..]));
+    let output = bed.with_config("sync", &["--full"]).await;
+    assert_exit(&output, 0);
+    assert_eq!(bed.exchange.organization().default_access, AccessLevel::Block, "the local policy's default is pushed");
+    assert!(bed.exchange.organization().rules.is_empty(), "the local policy has no access rules");
+    let log = events(&bed).await;
+    let applied = of_type(&log, "PolicyApplied");
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0]["data"]["default_access"], "block");
+    let failed = of_type(&log, "NotificationFailed");
+    let mut devices: Vec<&str> = failed.iter().map(|event| event["data"]["device_id"].as_str().unwrap()).collect();
+    devices.sort_unstable();
+    // Without an excluded group bob is targeted too: his noncompliant Galaxy is denied.
+    assert_eq!(devices, vec!["ApplDMPH2XYZ0001", "androidc1234567890"], "{failed:#?}");
+    for event in failed {
+        assert!(event["data"]["error"].as_str().unwrap().contains("no notification account configured"), "{event}");
+        assert_eq!(event["data"]["retryable"], false);
+    }
+    assert!(bed.ews.sent().is_empty());
+}
