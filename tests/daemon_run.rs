@@ -183,3 +183,26 @@ async fn a_running_sync_finishes_before_the_daemon_stops() {
     assert_exit(&bed.easgate(&["verify"]).await, 0);
     assert!(!daemon_file_path(&bed.data_dir()).exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_the_running_sync_and_the_log_still_verifies() {
+    let bed = Bed::start().await;
+    let mut daemon = Daemon::start(&bed).await;
+    daemon.wait_for_status("the first sync", |status| last_sync_kind(status) == Some("full")).await;
+    bed.exchange.set_latency(Duration::from_secs(3));
+    let body = json!({"syncType": "fullSync"}).to_string();
+    assert_eq!(daemon.post_sync(&daemon.file.connector_id.clone(), &body).await, 204);
+    daemon.wait_for_status("the sync to run", |status| !status["running_sync"].is_null()).await;
+    let pid = daemon.child.id().unwrap().to_string();
+    let signal = || tokio::process::Command::new("kill").args(["-TERM", &pid]).status();
+    assert!(signal().await.unwrap().success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(daemon.terminate().await, 0, "log:\n{}", daemon.log());
+    assert!(started.elapsed() < Duration::from_secs(3), "the sync was stopped, not waited for");
+    assert!(daemon.log().contains("sync abandoned: shutdown forced"), "{}", daemon.log());
+    assert_exit(&bed.easgate(&["verify"]).await, 0);
+    assert!(!daemon_file_path(&bed.data_dir()).exists());
+    bed.exchange.set_latency(Duration::ZERO);
+    assert_exit(&bed.with_config("sync", &["--quick"]).await, 0);
+}
