@@ -7,7 +7,8 @@
 //!
 //! Code map: `main_loop` (events and the schedule), `worker` (an organisation's engine),
 //! `admin_api` (axum, bearer token), `published` (the views the API shows), `daemon_file`
-//! (daemon.json and the client `easgate status` uses), `signals`, `logging` (tracing),
+//! (daemon.json and the client `easgate status` uses), `signals`, `logging` (tracing), `measure`
+//! (the real path at scale),
 //! `dry_run` (`easgate sync --dry-run`), `probe_ews` (`easgate check`'s EWS probe), `error`.
 
 pub mod admin_api;
@@ -16,6 +17,7 @@ pub mod dry_run;
 pub mod error;
 pub mod logging;
 pub mod main_loop;
+pub mod measure;
 pub mod probe_ews;
 pub mod published;
 pub mod signals;
