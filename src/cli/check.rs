@@ -286,6 +286,13 @@ async fn check_exchange(list: &mut Checklist, connector: &ConnectorConfig) {
         Ok(exchange) => exchange,
         Err(error) => return list.fail(format!("{subject} / connector"), error.to_string(), "fix the element named"),
     };
+    if connector.proxy.is_some() {
+        list.warn(
+            format!("{subject} / Proxy"),
+            "used for EWS only: remote PowerShell connects to <ServerUrl> directly",
+            "make sure this machine reaches the CAS without the proxy",
+        );
+    }
     let primary = crate::exchange::ExchangeConnector::primary_server(&exchange);
     let mut session = match crate::exchange::ExchangeConnector::open(&exchange, &primary).await {
         Ok(session) => session,

@@ -16,7 +16,6 @@ use crate::daemon::DaemonError;
 use crate::daemon::dry_run::{DryRun, dry_run_sync};
 use crate::domain::vocabulary::{SyncKind, SyncTrigger};
 use crate::sync::engine::{Engine, SyncReport};
-use crate::sync::ids::IdGenerator;
 
 pub fn run(cli: &Cli, args: &SyncArgs) -> Result<(), CliError> {
     let config = crate::cli::run::load_runnable_config(&args.config)?;
@@ -57,10 +56,7 @@ pub async fn sync_once(
     kind: SyncKind,
     clock: Arc<dyn Clock>,
 ) -> Result<SyncReport, DaemonError> {
-    std::fs::create_dir_all(&organization.data_dir)
-        .map_err(|error| DaemonError::Config(format!("data directory {}: {error}", organization.data_dir.display())))?;
-    let ids = IdGenerator::from_entropy(clock.now());
-    let mut journal = crate::data::open_journal(&organization.data_dir, clock, ids)?;
+    let mut journal = crate::daemon::worker::open_writer_journal(&organization.data_dir, clock)?;
     register_connector(&mut journal, &organization)?;
     let OrganizationAdapters { exchange, tenant, mailer, engine_config, .. } = organization;
     let mut engine = Engine::new(journal, exchange, tenant, mailer, engine_config);

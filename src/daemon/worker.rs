@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::adapters::{OrganizationAdapters, register_connector};
@@ -14,8 +15,27 @@ use crate::daemon::error::DaemonError;
 use crate::daemon::published::PublishedStatus;
 use crate::domain::vocabulary::{SyncKind, SyncTrigger};
 use crate::store::json_lines::format_recorded_at;
+use crate::store::{Store, StoreOptions};
 use crate::sync::engine::{Engine, SyncReport};
 use crate::sync::ids::IdGenerator;
+use crate::sync::journal::Journal;
+
+/// sled's page cache for a long-running process. sled's default (1 GiB) would let the cache of
+/// a large organisation's log grow to that; the log is appended and read sequentially, so a
+/// small cache costs little.
+pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Opens (creating if missing) an organisation's data directory for its single writer: the
+/// store checked at its tail, the projection folded from the newest snapshot.
+pub fn open_writer_journal(data_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Journal, DaemonError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|error| DaemonError::Config(format!("data directory {}: {error}", data_dir.display())))?;
+    let options = StoreOptions { cache_capacity_bytes: Some(SLED_CACHE_BYTES), ..StoreOptions::default() };
+    let store = Store::open_with(data_dir, options)?;
+    let projection = crate::data::load_projection(&store)?;
+    let ids = IdGenerator::from_entropy(clock.now());
+    Ok(Journal::new(Box::new(store), projection, clock, ids))
+}
 
 /// What the main loop asks a worker to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,10 +79,7 @@ impl Worker {
         adapters: OrganizationAdapters,
         clock: Arc<dyn Clock>,
     ) -> Result<(Worker, watch::Receiver<PublishedStatus>), DaemonError> {
-        std::fs::create_dir_all(&adapters.data_dir)
-            .map_err(|error| DaemonError::Config(format!("data directory {}: {error}", adapters.data_dir.display())))?;
-        let ids = IdGenerator::from_entropy(clock.now());
-        let mut journal = crate::data::open_journal(&adapters.data_dir, clock, ids)?;
+        let mut journal = open_writer_journal(&adapters.data_dir, clock)?;
         if let Some(replaced) = register_connector(&mut journal, &adapters)? {
             tracing::info!(organization = %adapters.connector.exchange_organization, connector_id = %adapters.connector_id, %replaced, "registered a connector replacing the previous one");
         }
@@ -92,9 +109,26 @@ impl Worker {
         mut stop_now: watch::Receiver<bool>,
     ) -> Result<(), DaemonError> {
         while let Some(WorkerCommand::Sync { kind, trigger }) = commands.recv().await {
-            let outcome = self.sync(kind, trigger, &mut stop_now).await;
+            // A panic is a bug; it must not hang the main loop, which waits for this answer.
+            let outcome = std::panic::AssertUnwindSafe(self.sync(kind, trigger, &mut stop_now)).catch_unwind().await;
+            let (outcome, panicked) = match outcome {
+                Ok(outcome) => (outcome, false),
+                Err(payload) => {
+                    let message = payload
+                        .downcast_ref::<&str>()
+                        .map(|text| text.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    (SyncOutcome::Stopped(format!("the engine panicked: {message}")), true)
+                }
+            };
             let stopped = matches!(outcome, SyncOutcome::Stopped(_));
             let _ = finished.send(SyncFinished { organization_index: self.index, outcome }).await;
+            if panicked {
+                // The projection may no longer be the fold of the log: no snapshot from it. The
+                // log keeps what was flushed; the next start folds it again.
+                return Err(DaemonError::Runtime(format!("organization {}: the engine panicked", self.organization)));
+            }
             if stopped {
                 break;
             }
