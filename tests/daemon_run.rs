@@ -123,6 +123,10 @@ async fn the_daemon_syncs_serves_its_api_and_stops_cleanly() {
     assert!(connector["lastSyncDateTime"].as_str().is_some_and(|at| at.starts_with("20")), "{status:#}");
     let table = stdout(&bed.easgate(&["status"]).await);
     assert!(table.contains("connected") && table.contains("contoso"), "{table}");
+    // One writer: a second process cannot sync the directory the daemon holds.
+    let output = bed.with_config("sync", &["--quick"]).await;
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("is in use by another easgate process"), "{}", stderr(&output));
 
     assert_eq!(daemon.get("/deviceManagement/exchangeConnectors", None).await.0, 401);
     assert_eq!(daemon.get("/deviceManagement/exchangeConnectors", Some("wrong")).await.0, 401);

@@ -55,56 +55,19 @@ async fn run_daemon_locally(config: Config, default_data_dir: PathBuf) -> Result
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let adapters = crate::adapters::build_adapters(&config, &default_data_dir, clock.clone())?;
     let signals = signals::Signals::install()?;
-    let mut workers = Vec::with_capacity(adapters.len());
-    let mut views = Vec::with_capacity(adapters.len());
-    let mut slots = Vec::with_capacity(adapters.len());
     let start_us = clock.now().timestamp_micros();
-    for (index, organization) in adapters.into_iter().enumerate() {
-        let connector = organization.connector.clone();
-        let (connector_id, data_dir) = (organization.connector_id.clone(), organization.data_dir.clone());
-        let (worker, view) = match Worker::open(index, organization, clock.clone()).await {
-            Ok(opened) => opened,
-            Err(error) => {
-                close_opened(workers);
-                return Err(error);
-            }
-        };
-        tracing::info!(organization = %connector.exchange_organization, %connector_id, data_dir = %data_dir.display(), "opened");
-        workers.push((worker, data_dir));
-        views.push(view);
-        slots.push(Slot {
-            organization: connector.exchange_organization.clone(),
-            connector_id,
-            schedule: Schedule::starting(start_us, connector.quick_sync_interval_s, connector.full_sync_interval_s),
-            busy: false,
-            queued: None,
-            commands: None,
-        });
-    }
+    let Opened { workers, views, mut slots } = open_workers(adapters, clock.clone(), start_us).await?;
     let (admin_sender, admin_requests) = mpsc::channel(ADMIN_REQUESTS_QUEUED_MAX);
-    let admin = match &config.admin_api {
-        Some(api) => {
-            let state = AdminState { token: api.token.clone(), organizations: views, requests: admin_sender };
-            match AdminServer::start(api.listen, state).await {
-                Ok(server) => Some((server, api.token.describe())),
-                Err(error) => {
-                    close_opened(workers);
-                    return Err(DaemonError::Config(format!("AdminApi / Listen {}: {error}", api.listen)));
-                }
-            }
+    let admin = match start_admin_api(&config, views, admin_sender).await {
+        Ok(admin) => admin,
+        Err(error) => {
+            close_opened(workers);
+            return Err(error);
         }
-        None => None,
     };
     let data_dirs: Vec<PathBuf> = workers.iter().map(|(_, data_dir)| data_dir.clone()).collect();
-    write_daemon_files(
-        &slots,
-        &data_dirs,
-        admin.as_ref().map(|(server, token)| (server.local_addr, token.as_str())),
-        start_us,
-    );
-    if let Some((server, _)) = &admin {
-        tracing::info!(listen = %server.local_addr, "the admin API listens");
-    }
+    let listen = admin.as_ref().map(|(server, token)| (server.local_addr, token.as_str()));
+    write_daemon_files(&slots, &data_dirs, listen, start_us);
     let (finished_sender, finished) = mpsc::channel(slots.len().max(1));
     let (stop_now, stop_now_receiver) = watch::channel(false);
     let mut handles = Vec::with_capacity(workers.len());
@@ -112,36 +75,90 @@ async fn run_daemon_locally(config: Config, default_data_dir: PathBuf) -> Result
         // One command at a time: the main loop sends only to an idle worker.
         let (commands, receiver) = mpsc::channel(1);
         slot.commands = Some(commands);
-        handles.push(tokio::task::spawn_local(worker.run(
-            receiver,
-            finished_sender.clone(),
-            stop_now_receiver.clone(),
-        )));
+        let run = worker.run(receiver, finished_sender.clone(), stop_now_receiver.clone());
+        handles.push(tokio::task::spawn_local(run));
     }
     drop(finished_sender);
-    let main_loop = MainLoop {
-        slots,
-        admin_requests,
-        finished,
-        signals,
-        stop_now,
-        clock,
-        shutdown: ShutdownState::Running,
-        fatal: None,
-    };
-    let mut fatal = main_loop.run().await;
+    let shutdown = ShutdownState::Running;
+    let main_loop = MainLoop { slots, admin_requests, finished, signals, stop_now, clock, shutdown, fatal: None };
+    let fatal = main_loop.run().await;
+    finish(handles, admin.map(|(server, _)| server), &data_dirs, fatal).await
+}
+
+/// The organisations' workers, opened; what the admin API shows of them; their slots.
+struct Opened {
+    workers: Vec<(Worker, PathBuf)>,
+    views: Vec<watch::Receiver<published::PublishedStatus>>,
+    slots: Vec<Slot>,
+}
+
+/// Opens every organisation's data directory (a failure closes those already opened).
+async fn open_workers(
+    adapters: Vec<crate::adapters::OrganizationAdapters>,
+    clock: Arc<dyn Clock>,
+    start_us: i64,
+) -> Result<Opened, DaemonError> {
+    let mut opened = Opened { workers: Vec::new(), views: Vec::new(), slots: Vec::new() };
+    for (index, organization) in adapters.into_iter().enumerate() {
+        let connector = organization.connector.clone();
+        let (connector_id, data_dir) = (organization.connector_id.clone(), organization.data_dir.clone());
+        let (worker, view) = match Worker::open(index, organization, clock.clone()).await {
+            Ok(worker) => worker,
+            Err(error) => {
+                close_opened(opened.workers);
+                return Err(error);
+            }
+        };
+        let name = &connector.exchange_organization;
+        tracing::info!(organization = %name, %connector_id, data_dir = %data_dir.display(), "opened");
+        opened.workers.push((worker, data_dir));
+        opened.views.push(view);
+        opened.slots.push(Slot {
+            organization: name.clone(),
+            connector_id,
+            schedule: Schedule::starting(start_us, connector.quick_sync_interval_s, connector.full_sync_interval_s),
+            busy: false,
+            queued: None,
+            commands: None,
+        });
+    }
+    Ok(opened)
+}
+
+/// The admin API when the file asks for one, with the token's source for daemon.json.
+async fn start_admin_api(
+    config: &Config,
+    views: Vec<watch::Receiver<published::PublishedStatus>>,
+    requests: mpsc::Sender<admin_api::AdminRequest>,
+) -> Result<Option<(AdminServer, String)>, DaemonError> {
+    let Some(api) = &config.admin_api else { return Ok(None) };
+    let state = AdminState { token: api.token.clone(), organizations: views, requests };
+    let server = AdminServer::start(api.listen, state)
+        .await
+        .map_err(|error| DaemonError::Config(format!("AdminApi / Listen {}: {error}", api.listen)))?;
+    tracing::info!(listen = %server.local_addr, "the admin API listens");
+    Ok(Some((server, api.token.describe())))
+}
+
+/// Waits for the workers to close their logs, stops the API, removes daemon.json.
+async fn finish(
+    handles: Vec<tokio::task::JoinHandle<Result<(), DaemonError>>>,
+    admin: Option<AdminServer>,
+    data_dirs: &[PathBuf],
+    mut fatal: Option<String>,
+) -> Result<(), DaemonError> {
     for handle in handles {
         let result =
             handle.await.unwrap_or_else(|error| Err(DaemonError::Runtime(format!("a worker panicked: {error}"))));
         if let Err(error) = result {
-            tracing::error!(%error, "a worker could not close its log");
+            tracing::error!(%error, "a worker stopped without closing its log cleanly");
             fatal.get_or_insert(error.to_string());
         }
     }
-    if let Some((server, _)) = admin {
+    if let Some(server) = admin {
         server.stop().await;
     }
-    for data_dir in &data_dirs {
+    for data_dir in data_dirs {
         if let Err(error) = DaemonFile::remove(data_dir) {
             tracing::warn!(%error, data_dir = %data_dir.display(), "cannot remove daemon.json");
         }
