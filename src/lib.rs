@@ -4,10 +4,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapters;
 pub mod cli;
 pub mod clixml;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod data;
 pub mod domain;
 pub mod ews;

@@ -3,6 +3,7 @@
 //! always with a one-line error on stderr.
 
 pub mod audit;
+pub mod check;
 pub mod demo;
 pub mod describe;
 pub mod devices;
@@ -10,9 +11,11 @@ pub mod log;
 pub mod open;
 pub mod output;
 pub mod replay;
+pub mod run;
 pub mod sim_exchange;
 pub mod simulate;
 pub mod status;
+pub mod sync;
 pub mod verify;
 pub mod views;
 
@@ -244,6 +247,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Replay(args) => replay::run(&cli, args),
         Command::Verify => verify::run(&cli),
         Command::Log(args) => log::run(&cli, args),
+        Command::Run(args) => run::run(&cli, args),
+        Command::Sync(args) => sync::run(&cli, args),
+        Command::Check(args) => check::run(&cli, args),
         command => Err(CliError::Input(format!("`{}` is not available in this build", command_name(command)))),
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cli::open::{open_with_projection, store_error};
+use crate::cli::open::store_error;
 use crate::cli::output::{Format, Table, print};
 use crate::cli::{Cli, CliError};
 use crate::domain::projection::{Projection, SyncOutcome};
@@ -12,12 +12,22 @@ use crate::domain::vocabulary::{Access, ConnectorKind};
 use crate::store::json_lines::format_recorded_at;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
-    let (store, projection) = open_with_projection(&cli.data_dir())?;
-    let bytes = store.size_on_disk_bytes().map_err(store_error)?;
-    let status = status_json(&projection, store.last_seq(), bytes);
+    let data_dir = cli.data_dir();
+    let status = match crate::data::open_for_reading(&data_dir) {
+        // `easgate run` holds the directory: ask it through its admin API (daemon.json says where).
+        Err(crate::store::StoreError::InUse { .. }) => crate::cli::runtime()?
+            .block_on(crate::daemon::daemon_file::status_from_daemon(&data_dir))
+            .map_err(CliError::Input)?,
+        opened => {
+            let store = opened.map_err(store_error)?;
+            let projection = crate::data::load_projection(&store).map_err(store_error)?;
+            let bytes = store.size_on_disk_bytes().map_err(store_error)?;
+            status_json(&projection, store.last_seq(), bytes)
+        }
+    };
     match cli.format {
         Format::Json => print(&format!("{status}\n")),
-        Format::Table => print(&status_table(&projection, &status)),
+        Format::Table => print(&status_table(&status)),
     }
     Ok(())
 }
@@ -72,7 +82,7 @@ pub fn status_json(projection: &Projection, records: u64, bytes: u64) -> Value {
     })
 }
 
-fn status_table(projection: &Projection, status: &Value) -> String {
+fn status_table(status: &Value) -> String {
     let mut text = String::new();
     let mut connectors = Table::new(&["CONNECTOR", "STATUS", "ORGANIZATION", "SERVER", "LAST SUCCESSFUL SYNC"]);
     for connector in status["connectors"].as_array().into_iter().flatten() {
@@ -90,12 +100,11 @@ fn status_table(projection: &Projection, status: &Value) -> String {
     }
     text.push_str(&connectors.render());
     text.push('\n');
-    let counts = projection.counts_by_access();
     let line: Vec<String> = Access::ALL
         .iter()
-        .map(|access| format!("{} {}", counts.get(access).copied().unwrap_or(0), access.as_str()))
+        .map(|access| format!("{} {}", status["counts"][access.as_str()].as_u64().unwrap_or(0), access.as_str()))
         .collect();
-    text.push_str(&format!("devices: {} ({})\n", projection.current_devices().len(), line.join(", ")));
+    text.push_str(&format!("devices: {} ({})\n", status["devices"], line.join(", ")));
     for (label, key) in
         [("last sync", "last_sync"), ("last full sync", "last_full_sync"), ("last failed sync", "last_failed_sync")]
     {

@@ -50,4 +50,9 @@ pub trait ExchangeSession: Send {
 
     /// The server this runspace is open on.
     fn server(&self) -> &str;
+
+    /// The PSRP protocol version the server negotiated (`2.3`), when the transport has one.
+    fn protocol_version(&self) -> Option<String> {
+        None
+    }
 }

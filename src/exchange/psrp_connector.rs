@@ -164,6 +164,10 @@ impl ExchangeSession for PsrpSession {
     fn server(&self) -> &str {
         &self.server
     }
+
+    fn protocol_version(&self) -> Option<String> {
+        Some(self.shell.protocol_version().to_string())
+    }
 }
 
 /// What a finished pipeline means for the caller.

@@ -100,6 +100,11 @@ impl ClientShell {
         self.shell_id
     }
 
+    /// The PSRP protocol version agreed with the server when the pool opened.
+    pub fn protocol_version(&self) -> crate::psrp::capability::ProtocolVersion {
+        self.pool.protocol_version()
+    }
+
     /// One Receive; `None` when the server had nothing within OperationTimeout (receive again).
     async fn receive(
         &self,
