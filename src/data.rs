@@ -48,6 +48,11 @@ impl EventLog for Store {
 
 /// Folds the log into a projection, from the newest usable snapshot when there is one.
 pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
+    load_projection_and_snapshot(store).map(|(projection, _)| projection)
+}
+
+/// The projection, and the seq of the snapshot it started from (0: folded from seq 1).
+pub fn load_projection_and_snapshot(store: &Store) -> Result<(Projection, u64), StoreError> {
     let mut projection = match store.latest_snapshot(projection_format_id())? {
         Some(snapshot) => match postcard::from_bytes::<Projection>(&snapshot.bytes) {
             Ok(mut projection) if projection.last_seq == snapshot.seq => {
@@ -58,10 +63,11 @@ pub fn load_projection(store: &Store) -> Result<Projection, StoreError> {
         },
         None => Projection::default(),
     };
+    let snapshot_seq = projection.last_seq;
     for event in store.events_from(projection.last_seq + 1)? {
         evolve(&mut projection, &event?);
     }
-    Ok(projection)
+    Ok((projection, snapshot_seq))
 }
 
 /// Folds the log up to and including `until_seq` from seq 1 (no snapshot: replays are for
@@ -185,6 +191,9 @@ pub fn open_journal(
     ids: crate::sync::ids::IdGenerator,
 ) -> Result<crate::sync::journal::Journal, StoreError> {
     let store = Store::open_with(data_dir, options(OpenMode::Tail))?;
-    let projection = load_projection(&store)?;
-    Ok(crate::sync::journal::Journal::new(Box::new(store), projection, clock, ids))
+    let (projection, snapshot_seq) = load_projection_and_snapshot(&store)?;
+    let mut journal = crate::sync::journal::Journal::new(Box::new(store), projection, clock, ids);
+    // A long tail since the snapshot (or none at all) gets a snapshot soon: restarts stay fast.
+    journal.set_snapshot_seq(snapshot_seq);
+    Ok(journal)
 }

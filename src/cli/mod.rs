@@ -3,6 +3,7 @@
 //! always with a one-line error on stderr.
 
 pub mod audit;
+pub mod bench;
 pub mod check;
 pub mod demo;
 pub mod describe;
@@ -250,7 +251,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Run(args) => run::run(&cli, args),
         Command::Sync(args) => sync::run(&cli, args),
         Command::Check(args) => check::run(&cli, args),
-        command => Err(CliError::Input(format!("`{}` is not available in this build", command_name(command)))),
+        Command::Bench(args) => bench::run(&cli, args),
     }
 }
 
@@ -261,22 +262,4 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|error| CliError::Failed(format!("cannot start the async runtime: {error}")))
-}
-
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Demo(_) => "demo",
-        Command::Run(_) => "run",
-        Command::Simulate(_) => "simulate",
-        Command::Check(_) => "check",
-        Command::Sync(_) => "sync",
-        Command::Status => "status",
-        Command::Devices(_) => "devices",
-        Command::Audit(_) => "audit",
-        Command::Replay(_) => "replay",
-        Command::Verify => "verify",
-        Command::Log(_) => "log",
-        Command::SimExchange(_) => "sim-exchange",
-        Command::Bench(_) => "bench",
-    }
 }

@@ -51,20 +51,25 @@ pub fn observe_devices(projection: &Projection, devices: &[ObservedDevice], cove
         }
         seen.insert(key);
     }
-    let covered = |key: &DeviceKey| match coverage {
-        Coverage::Everything => true,
-        Coverage::Mailboxes(mailboxes) => mailboxes.contains(&key.mailbox),
-        Coverage::Returned => false,
+    // Partnerships the read covered but did not return are gone. Only the covered ones are
+    // looked at, so reading one mailbox back costs that mailbox, not the organisation.
+    let covered_keys: Vec<DeviceKey> = match coverage {
+        Coverage::Everything => projection.devices.keys().cloned().collect(),
+        Coverage::Mailboxes(mailboxes) => {
+            mailboxes.iter().flat_map(|mailbox| projection.keys_of_mailbox(mailbox)).collect()
+        }
+        Coverage::Returned => Vec::new(),
     };
-    let mut removed: Vec<(&DeviceKey, PartnershipRemoved)> = projection
-        .devices
-        .iter()
-        .filter(|(key, device)| !device.removed && covered(key) && !seen.contains(*key))
-        .map(|(key, device)| {
-            (key, PartnershipRemoved { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() })
+    let mut removed: Vec<(DeviceKey, PartnershipRemoved)> = covered_keys
+        .into_iter()
+        .filter(|key| !seen.contains(key))
+        .filter_map(|key| {
+            let device = projection.devices.get(&key).filter(|device| !device.removed)?;
+            let event = PartnershipRemoved { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() };
+            Some((key, event))
         })
         .collect();
-    removed.sort_unstable_by(|left, right| left.0.cmp(right.0));
+    removed.sort_unstable_by(|left, right| left.0.cmp(&right.0));
     events.extend(removed.into_iter().map(|(_, event)| Event::PartnershipRemoved(event)));
     events
 }

@@ -51,6 +51,8 @@ pub struct World {
     pub transport: Transport,
     /// Serves the organisation over PSRP when the transport asks for it.
     pub(crate) psrp: Option<crate::scenario::psrp::PsrpLink>,
+    /// Runspaces the engine may open (1 unless a benchmark says otherwise).
+    pub runspaces_max: usize,
     seed: u64,
 }
 
@@ -68,6 +70,7 @@ impl World {
             schedule: Schedule::starting(start_us, QUICK_SYNC_INTERVAL_S_DEFAULT, FULL_SYNC_INTERVAL_S_DEFAULT),
             transport,
             psrp: None,
+            runspaces_max: 1,
             seed: 1,
         }
     }
@@ -99,7 +102,12 @@ impl World {
 
     fn engine_config(&self) -> EngineConfig {
         let organization = self.exchange.as_ref().map(|exchange| exchange.organization().name).unwrap_or_default();
-        EngineConfig { connector_id: format!("sim-{organization}"), organization, ..EngineConfig::default() }
+        EngineConfig {
+            connector_id: format!("sim-{organization}"),
+            organization,
+            runspaces_max: self.runspaces_max,
+            ..EngineConfig::default()
+        }
     }
 
     async fn connector(&mut self) -> Result<Arc<dyn ExchangeConnector>, WorldError> {

@@ -265,7 +265,9 @@ impl Engine {
 
     /// Reads back the mailboxes cmdlets changed: their lists and their partnerships' states.
     pub(crate) async fn read_back(&mut self, run: &mut Run, mailboxes: &[String]) -> Result<(), PhaseError> {
-        if mailboxes.len() > self.config.readback_per_mailbox_max {
+        // Per mailbox while that is cheaper than reading the whole organisation again.
+        let bulk_above = self.config.readback_per_mailbox_max.max(self.journal.projection().mailboxes.len() / 10);
+        if mailboxes.len() > bulk_above {
             return self.read_everything(run).await;
         }
         for mailbox in mailboxes {

@@ -2,8 +2,6 @@
 //! organisation's settings, rules and servers. Property names are Exchange's; enums arrive as
 //! text or enum objects and unknown values are kept.
 
-use std::collections::HashMap;
-
 use crate::clixml::value::{PsObject, PsValue};
 use crate::domain::event::DeviceAccessRule;
 use crate::domain::observation::{ObservedDevice, ObservedMailbox};
@@ -55,7 +53,7 @@ pub fn mailboxes(output: &CmdletOutput) -> Result<Vec<ObservedMailbox>, Exchange
 /// addresses; a partnership of an unknown mailbox is returned in the second list by Identity.
 pub fn devices(
     output: &CmdletOutput,
-    smtp_by_identity: &HashMap<String, String>,
+    smtp_by_identity: &rustc_hash::FxHashMap<String, String>,
 ) -> Result<(Vec<ObservedDevice>, Vec<String>), ExchangeError> {
     let mut observed = Vec::new();
     let mut unknown_mailboxes = Vec::new();

@@ -77,6 +77,11 @@ impl Journal {
         Journal { log, projection, clock, ids, unflushed_count: 0, snapshot_seq }
     }
 
+    /// The seq of the newest snapshot in the log (what `snapshot_if_due` counts from).
+    pub fn set_snapshot_seq(&mut self, seq: u64) {
+        self.snapshot_seq = seq;
+    }
+
     pub fn projection(&self) -> &Projection {
         &self.projection
     }

@@ -53,10 +53,7 @@ impl Engine {
         let mut due = Vec::new();
         // Every partnership is looked at (a few comparisons each): a mail owed since an earlier
         // sync that failed is sent by this one.
-        let mut keys: Vec<&DeviceKey> = projection.devices.keys().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let Some(device) = projection.devices.get(key) else { continue };
+        for (key, device) in &projection.devices {
             let denied = matches!(device.access, Some(Access::Blocked | Access::Quarantined))
                 && device.reason.is_some_and(|reason| reason.is_denial())
                 && device.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
@@ -67,10 +64,11 @@ impl Engine {
                 .user_for_mailbox(&device.mailbox)
                 .map(|user| user.smtp.clone())
                 .unwrap_or(device.mailbox.clone());
-            due.push((device.mailbox.clone(), device.device_id.clone(), to));
+            due.push((key.clone(), device.mailbox.clone(), device.device_id.clone(), to));
         }
+        due.sort_unstable_by(|left, right| left.0.cmp(&right.0));
         due.into_iter()
-            .map(|(mailbox, device_id, to)| {
+            .map(|(_, mailbox, device_id, to)| {
                 let notification_id = self.journal.new_id();
                 Event::NotificationRequested(NotificationRequested { notification_id, mailbox, device_id, to })
             })

@@ -1,7 +1,7 @@
 //! The reading phases of a sync: the tenant, then Exchange (everything for a full sync, new
 //! partnerships for a quick one), and the organisation's settings pushed from the policy.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::domain::observation::ObservedOrganization;
 use crate::domain::observe::{self, Coverage};
@@ -124,13 +124,13 @@ impl Engine {
         output: &crate::exchange::CmdletOutput,
         coverage: Coverage,
     ) -> Result<(), PhaseError> {
-        let (mut devices, unknown) = exchange_reads::devices(output, &self.smtp_by_identity())
+        let (mut devices, unknown) = exchange_reads::devices(output, &self.journal.projection().mailbox_by_identity)
             .map_err(|error| read_failed("the partnerships", error))?;
         if !unknown.is_empty() {
             for identity in unknown {
                 self.read_mailbox(run, &identity).await?;
             }
-            devices = exchange_reads::devices(output, &self.smtp_by_identity())
+            devices = exchange_reads::devices(output, &self.journal.projection().mailbox_by_identity)
                 .map_err(|error| read_failed("the partnerships", error))?
                 .0;
         }
@@ -147,17 +147,6 @@ impl Engine {
         let events = observe::observe_mailboxes(self.journal.projection(), &mailboxes);
         self.record_noting(run, events)?;
         Ok(())
-    }
-
-    /// Lowercased mailbox Identity -> SMTP address, from what the log knows.
-    fn smtp_by_identity(&self) -> HashMap<String, String> {
-        self.journal
-            .projection()
-            .mailboxes
-            .values()
-            .filter(|mailbox| !mailbox.identity.is_empty())
-            .map(|mailbox| (mailbox.identity.to_lowercase(), mailbox.smtp.clone()))
-            .collect()
     }
 
     /// Pushes the policy's default and access rules to the organisation (full sync), then reads

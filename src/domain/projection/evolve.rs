@@ -256,7 +256,14 @@ fn mailbox_observed(projection: &mut Projection, event: &MailboxObserved) {
         easgate_allowed: Default::default(),
         easgate_blocked: Default::default(),
     });
-    mailbox.identity = event.identity.clone();
+    if mailbox.identity != event.identity {
+        let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
+        projection.mailbox_by_identity.remove(&old_identity);
+        if !event.identity.is_empty() {
+            projection.mailbox_by_identity.insert(event.identity.to_lowercase(), event.mailbox.clone());
+        }
+    }
+    let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&event.mailbox)) else { return };
     mailbox.activesync_enabled = event.activesync_enabled;
     mailbox.allowed_device_ids = event.allowed_device_ids.clone();
     mailbox.blocked_device_ids = event.blocked_device_ids.clone();

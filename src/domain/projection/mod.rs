@@ -55,6 +55,9 @@ pub struct Projection {
     /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds (derived, like the above).
     #[serde(skip)]
     pub device_ids_by_mailbox: FxHashMap<String, Vec<String>>,
+    /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
+    #[serde(skip)]
+    pub mailbox_by_identity: FxHashMap<String, String>,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -285,6 +288,12 @@ impl Projection {
         for ids in self.device_ids_by_mailbox.values_mut() {
             ids.sort_unstable();
         }
+        self.mailbox_by_identity = self
+            .mailboxes
+            .values()
+            .filter(|mailbox| !mailbox.identity.is_empty())
+            .map(|mailbox| (mailbox.identity.to_lowercase(), mailbox.smtp.clone()))
+            .collect();
     }
 
     /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.

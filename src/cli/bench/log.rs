@@ -1,0 +1,156 @@
+//! Benchmarks of the log: durable appends against raw sled, replay against a raw scan, restart
+//! with and without a snapshot, and the memory of a projection of 100,000 devices.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::cli::CliError;
+use crate::cli::bench::{RUNS, failed, median, memory_mb, report, seconds};
+use crate::cli::output::print;
+use crate::domain::projection::{Projection, evolve};
+use crate::store::measure::{self, build_log};
+use crate::store::{OpenMode, Store};
+
+fn temporary() -> Result<tempfile::TempDir, CliError> {
+    tempfile::tempdir().map_err(|error| CliError::Failed(format!("bench: a temporary directory: {error}")))
+}
+
+/// Durable appends, one flush per batch of 1,000, against raw sled with the same flushes.
+pub fn append(scale: u64) -> Result<(), CliError> {
+    let batches = 100 * scale;
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let directory = temporary()?;
+        let store_run = measure::durable_append(&directory.path().join("store"), batches, 1_000, None)
+            .map_err(|error| failed("append")(error.to_string()))?;
+        let raw_run = measure::raw_sled_append(&directory.path().join("raw"), batches, 1_000, 150, 0)
+            .map_err(|error| failed("append")(error.to_string()))?;
+        ours.push(store_run.items_per_second());
+        raw.push(raw_run.items_per_second());
+    }
+    let (ours, raw) = (median(&ours), median(&raw));
+    report("append: easgate store, flush per 1,000", ours, "events/s", &format!("{:.2}x raw sled", ours / raw));
+    report("append: raw sled, same flushes", raw, "records/s", "baseline");
+    Ok(())
+}
+
+/// Rebuilding the projection from the log against a raw scan of the same sled tree.
+pub fn replay(scale: u64) -> Result<(), CliError> {
+    let directory = temporary()?;
+    let events = 300_000 * scale;
+    build_log(directory.path(), events, None, 0).map_err(|error| failed("replay")(error.to_string()))?;
+    let store = Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("replay")(error.to_string()))?;
+    let (mut ours, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let raw_run = measure::raw_sled_scan(&store).map_err(|error| failed("replay")(error.to_string()))?;
+        raw.push(raw_run.items_per_second());
+        let started = Instant::now();
+        let mut projection = Projection::default();
+        for event in store.events_from(1).map_err(|error| failed("replay")(error.to_string()))? {
+            evolve(&mut projection, &event.map_err(|error| failed("replay")(error.to_string()))?);
+        }
+        ours.push(projection.event_count as f64 / seconds(started.elapsed()));
+    }
+    let (ours, raw) = (median(&ours), median(&raw));
+    report(
+        &format!("replay: {events} events into the projection"),
+        ours,
+        "events/s",
+        &format!("{:.2}x raw scan", ours / raw),
+    );
+    report("replay: raw sled scan of the same tree", raw, "records/s", "baseline");
+    Ok(())
+}
+
+/// Restart to a served projection: open + fold, with a snapshot near the end and without.
+pub fn restart(scale: u64) -> Result<(), CliError> {
+    let directory = temporary()?;
+    let events = 500_000 * scale;
+    build_log(directory.path(), events - 1_000, None, 0).map_err(|error| failed("restart")(error.to_string()))?;
+    {
+        let mut store =
+            Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("restart")(error.to_string()))?;
+        let projection = crate::data::load_projection(&store).map_err(|error| failed("restart")(error.to_string()))?;
+        crate::data::save_snapshot(&mut store, &projection).map_err(|error| failed("restart")(error.to_string()))?;
+        store
+            .append(measure::realistic_events(events - 1_000, 1_000))
+            .map_err(|error| failed("restart")(error.to_string()))?;
+        store.close().map_err(|error| failed("restart")(error.to_string()))?;
+    }
+    let with_snapshot = time_restarts(directory.path())?;
+    {
+        let mut store =
+            Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("restart")(error.to_string()))?;
+        store.delete_snapshots().map_err(|error| failed("restart")(error.to_string()))?;
+        store.close().map_err(|error| failed("restart")(error.to_string()))?;
+    }
+    let without_snapshot = time_restarts(directory.path())?;
+    report(
+        &format!("restart: {events} events, snapshot 1,000 from the end"),
+        with_snapshot * 1e3,
+        "ms",
+        "open + snapshot + tail",
+    );
+    report(
+        &format!("restart: {events} events, no snapshot"),
+        without_snapshot * 1e3,
+        "ms",
+        &format!("{:.1}x slower", without_snapshot / with_snapshot),
+    );
+    Ok(())
+}
+
+fn time_restarts(directory: &Path) -> Result<f64, CliError> {
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
+        let journal = crate::data::open_journal(directory, clock, crate::sync::ids::IdGenerator::seeded(1))
+            .map_err(|error| failed("restart")(error.to_string()))?;
+        runs.push(seconds(started.elapsed()));
+        drop(journal);
+    }
+    Ok(median(&runs))
+}
+
+/// Resident memory of a process serving a projection of 100,000 devices (× scale), measured in
+/// a fresh process (`bench memory-probe`) so that building the log does not count.
+pub fn memory(scale: u64) -> Result<(), CliError> {
+    let directory = temporary()?;
+    let devices = 100_000 * scale;
+    // Three events per device (discovered, decided, a cmdlet intent) in the realistic mix.
+    build_log(directory.path(), devices * 3, None, 0).map_err(|error| failed("memory")(error.to_string()))?;
+    let executable = std::env::current_exe().map_err(|error| failed("memory")(error.to_string()))?;
+    for round in ["from the log", "from a snapshot"] {
+        let output = std::process::Command::new(&executable)
+            .arg("--data")
+            .arg(directory.path())
+            .args(["bench", "memory-probe"])
+            .output()
+            .map_err(|error| failed("memory")(error.to_string()))?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        print(&format!("memory ({round}): {}", text));
+    }
+    Ok(())
+}
+
+/// Loads the journal of `data_dir` (and snapshots it when it had none) and prints this
+/// process's memory.
+pub fn memory_probe(data_dir: &Path) -> Result<(), CliError> {
+    let clock: std::sync::Arc<dyn crate::clock::Clock> = std::sync::Arc::new(crate::clock::SystemClock);
+    let (before, _) = memory_mb();
+    let started = Instant::now();
+    let mut journal = crate::data::open_journal(data_dir, clock, crate::sync::ids::IdGenerator::seeded(1))
+        .map_err(|error| failed("memory")(error.to_string()))?;
+    let elapsed = started.elapsed();
+    let devices = journal.projection().devices.len();
+    let (resident, peak) = memory_mb();
+    print(&format!(
+        "{devices} devices, {} events: loaded in {:.0} ms; RSS {resident:.0} MB (peak {peak:.0} MB, {before:.0} MB before)\n",
+        journal.projection().last_seq,
+        seconds(elapsed) * 1e3
+    ));
+    journal.snapshot_if_due(1).map_err(|error| failed("memory")(error.to_string()))?;
+    journal.close().map_err(|error| failed("memory")(error.to_string()))?;
+    Ok(())
+}
