@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use easgate::config::SecretSource;
-use easgate::ews::template::NotificationDetails;
 use easgate::ews::{EwsMailer, EwsSettings, notification_mail};
+use easgate::mail::template::NotificationDetails;
 use easgate::mail::{Mail, MailError, Mailer};
 use easgate::testing::fake_ews::{EwsReply, FAKE_EWS_URL, FakeEws};
 use easgate::testing::loopback_server::FIXTURE_CA_PEM;

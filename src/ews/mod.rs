@@ -10,7 +10,6 @@
 pub mod autodiscover;
 pub mod autodiscover_xml;
 pub mod create_item;
-pub mod template;
 pub mod xml;
 
 use std::time::Duration;
@@ -25,7 +24,7 @@ use crate::config::model::{ConnectorConfig, ProxyConfig};
 use crate::config::secret::SecretSource;
 use crate::mail::{Mail, MailError, Mailer};
 
-pub use template::{NotificationDetails, notification_html, notification_mail};
+pub use crate::mail::template::{NotificationDetails, notification_html, notification_mail};
 
 /// What the mailer needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,83 +1,136 @@
-//! The notification mail: the policy's `notificationContent` HTML, or easgate's own template,
-//! with the device's details filled in (HTML-escaped).
+//! The quarantine notification: the policy's `notificationContent` HTML, or easgate's own
+//! template, with placeholders filled in. Placeholder values (device details, which come from
+//! the device itself and can hold anything) are always HTML-escaped; the admin's HTML is not.
+//!
+//! Placeholders: `{{Mailbox}}`, `{{DeviceId}}`, `{{DeviceType}}`, `{{DeviceModel}}`,
+//! `{{DeviceOS}}`, `{{EnrollmentUrl}}`. Unknown ones are left as written.
+
+use quick_xml::escape::escape;
 
 use crate::mail::Mail;
 
-/// Placeholders an admin's template may use.
-pub const PLACEHOLDERS: [&str; 5] = ["{user}", "{device_id}", "{device_type}", "{device_model}", "{enrollment_url}"];
+/// The Intune Company Portal website, where enrolment starts.
+pub const DEFAULT_ENROLLMENT_URL: &str = "https://portal.manage.microsoft.com/";
+/// Placeholders in one template; more are left unexpanded.
+const MAX_PLACEHOLDERS: usize = 1_000;
 
-/// Where users enrol by default (Company Portal).
-pub const ENROLLMENT_URL_DEFAULT: &str = "https://portal.manage.microsoft.com/";
-
-const DEFAULT_TEMPLATE: &str = "<html><body>\
-<p>Hello {user},</p>\
-<p>Your device <b>{device_type} {device_model}</b> (ID {device_id}) cannot reach your company mail yet: \
-it must be enrolled in device management and meet the company's policies.</p>\
-<p><a href=\"{enrollment_url}\">Get started: enrol your device</a>, then activate email on it. \
-Mail reaches the device automatically once it is compliant.</p>\
-</body></html>";
-
-/// The details of the device a mail is about.
-#[derive(Debug, Clone, Copy)]
-pub struct MailFacts<'a> {
-    pub to: &'a str,
-    pub user: &'a str,
-    pub device_id: &'a str,
-    pub device_type: &'a str,
-    pub device_model: &'a str,
-    pub enrollment_url: &'a str,
+/// The device and user the mail is about.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NotificationDetails {
+    pub mailbox: String,
+    pub device_id: String,
+    pub device_type: String,
+    pub device_model: String,
+    pub device_os: String,
+    /// Where the user enrols; only http(s) URLs are used, anything else becomes the default.
+    pub enrollment_url: String,
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
+pub const DEFAULT_TEMPLATE: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Your device cannot reach your mailbox yet</title></head>
+<body style="font-family: Segoe UI, Arial, sans-serif; font-size: 14px;">
+<p>Your device cannot sync mail from <b>{{Mailbox}}</b> until it is enrolled in device management and meets your organisation's requirements.</p>
+<table style="border-collapse: collapse;">
+<tr><td style="padding-right: 12px;">Device</td><td>{{DeviceModel}} ({{DeviceType}})</td></tr>
+<tr><td style="padding-right: 12px;">Operating system</td><td>{{DeviceOS}}</td></tr>
+<tr><td style="padding-right: 12px;">Device ID</td><td>{{DeviceId}}</td></tr>
+</table>
+<p><a href="{{EnrollmentUrl}}">Get started: enrol this device</a></p>
+<p>After enrolling, open the Company Portal and choose <i>Activate email</i>. Mail starts to sync within minutes once the device is compliant.</p>
+<p>This message was sent by your organisation's mail access service (easgate). Read it from another device or the web, since the blocked device cannot receive it.</p>
+</body></html>
+"#;
+
+/// The subject line (plain text; EWS escapes it on the wire).
+pub fn notification_subject(details: &NotificationDetails) -> String {
+    let model = if details.device_model.trim().is_empty() { "device" } else { details.device_model.trim() };
+    format!("Action required: enrol your {model} to get your mail")
 }
 
-/// The mail for a denied device. `template` is the policy's HTML (empty for easgate's).
-pub fn render(template: &str, facts: MailFacts<'_>) -> Mail {
-    let template = if template.trim().is_empty() { DEFAULT_TEMPLATE } else { template };
-    let values = [facts.user, facts.device_id, facts.device_type, facts.device_model, facts.enrollment_url];
-    let mut html_body = template.to_string();
-    for (placeholder, value) in PLACEHOLDERS.iter().zip(values) {
-        html_body = html_body.replace(placeholder, &escape_html(value));
-    }
+/// The HTML body: `policy_html` if the policy has one, else easgate's template, filled in.
+pub fn notification_html(policy_html: &str, details: &NotificationDetails) -> String {
+    let template = if policy_html.trim().is_empty() { DEFAULT_TEMPLATE } else { policy_html };
+    fill_placeholders(template, details)
+}
+
+/// The mail to send to `to` about the device.
+pub fn notification_mail(to: &str, policy_html: &str, details: &NotificationDetails) -> Mail {
     Mail {
-        to: facts.to.to_string(),
-        subject: format!("Action needed: enrol your device {} to get company mail", facts.device_id),
-        html_body,
+        to: to.to_string(),
+        subject: notification_subject(details),
+        html_body: notification_html(policy_html, details),
     }
+}
+
+fn enrollment_url(details: &NotificationDetails) -> &str {
+    match url::Url::parse(details.enrollment_url.trim()) {
+        Ok(url) if url.scheme() == "https" || url.scheme() == "http" => details.enrollment_url.trim(),
+        _ => DEFAULT_ENROLLMENT_URL,
+    }
+}
+
+fn placeholder_value<'a>(name: &str, details: &'a NotificationDetails) -> Option<&'a str> {
+    Some(match name {
+        "Mailbox" => &details.mailbox,
+        "DeviceId" => &details.device_id,
+        "DeviceType" => &details.device_type,
+        "DeviceModel" => &details.device_model,
+        "DeviceOS" => &details.device_os,
+        "EnrollmentUrl" => enrollment_url(details),
+        _ => return None,
+    })
+}
+
+/// One pass over the template, so a value that itself looks like a placeholder stays text.
+fn fill_placeholders(template: &str, details: &NotificationDetails) -> String {
+    let mut output = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    for _ in 0..MAX_PLACEHOLDERS {
+        let Some(open) = rest.find("{{") else { break };
+        let Some(close) = rest[open + 2..].find("}}").map(|offset| open + 2 + offset) else { break };
+        output.push_str(&rest[..open]);
+        let name = rest[open + 2..close].trim();
+        match placeholder_value(name, details) {
+            Some(value) => output.push_str(&escape(value)),
+            None => output.push_str(&rest[open..close + 2]),
+        }
+        rest = &rest[close + 2..];
+    }
+    output.push_str(rest);
+    output
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn hostile_details() -> NotificationDetails {
+        NotificationDetails {
+            mailbox: "alice@contoso.com".into(),
+            device_id: "x\"; Remove-Mailbox -Identity *; \"<script>".into(),
+            device_type: "iPhone".into(),
+            device_model: "{{Mailbox}}".into(),
+            device_os: "iOS 17 & <b>".into(),
+            enrollment_url: "javascript:alert(1)".into(),
+        }
+    }
+
     #[test]
-    fn device_details_are_escaped_into_the_template() {
-        let facts = MailFacts {
-            to: "alice@contoso.com",
-            user: "Alice",
-            device_id: "x\"><script>",
-            device_type: "iPhone",
-            device_model: "15",
-            enrollment_url: ENROLLMENT_URL_DEFAULT,
-        };
-        let mail = render("", facts);
-        assert!(mail.html_body.contains("x&quot;&gt;&lt;script&gt;"));
-        assert!(!mail.html_body.contains("<script>"));
-        assert!(mail.html_body.contains(ENROLLMENT_URL_DEFAULT));
-        let custom = render("<p>{user}: {device_id}</p>", facts);
-        assert_eq!(custom.html_body, "<p>Alice: x&quot;&gt;&lt;script&gt;</p>");
+    fn default_template_escapes_device_details_and_keeps_a_safe_link() {
+        let html = notification_html("", &hostile_details());
+        assert!(html.contains("x&quot;; Remove-Mailbox -Identity *; &quot;&lt;script&gt;"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("iOS 17 &amp; &lt;b&gt;"));
+        assert!(html.contains(r#"href="https://portal.manage.microsoft.com/""#));
+        // A value that looks like a placeholder is not expanded again.
+        assert!(html.contains("{{Mailbox}} (iPhone)"));
+    }
+
+    #[test]
+    fn the_policy_html_is_used_with_placeholders_filled() {
+        let mut details = hostile_details();
+        details.enrollment_url = "https://enroll.contoso.com/start?a=1&b=2".into();
+        let html = notification_html("<p>Enrol: <a href=\"{{EnrollmentUrl}}\">here</a> {{Unknown}}</p>", &details);
+        assert_eq!(html, "<p>Enrol: <a href=\"https://enroll.contoso.com/start?a=1&amp;b=2\">here</a> {{Unknown}}</p>");
     }
 }

@@ -69,7 +69,7 @@ impl Default for EngineConfig {
             retry: RetryPolicy::default(),
             readback_per_mailbox_max: 64,
             intents_per_commit_max: 1_000,
-            enrollment_url: crate::mail::template::ENROLLMENT_URL_DEFAULT.into(),
+            enrollment_url: crate::mail::template::DEFAULT_ENROLLMENT_URL.into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::domain::event::{NotificationFailed, NotificationRequested, Notificati
 use crate::domain::projection::{DeviceKey, PendingNotification, Projection};
 use crate::domain::vocabulary::Access;
 use crate::mail::MailError;
-use crate::mail::template::{MailFacts, render};
+use crate::mail::template::{NotificationDetails, notification_mail};
 use crate::sync::engine::{Engine, PhaseError, Run};
 
 /// Notifications sent per sync at most; the rest wait for the next sync.
@@ -117,17 +117,15 @@ impl Engine {
 fn mail_for(projection: &Projection, notification: &PendingNotification, enrollment_url: &str) -> crate::mail::Mail {
     let device = projection.device(&notification.mailbox, &notification.device_id);
     let template = projection.policy.as_ref().map(|policy| policy.notification.as_str()).unwrap_or("");
-    let user =
-        projection.user_for_mailbox(&notification.mailbox).map(|user| user.upn.as_str()).unwrap_or(&notification.to);
-    render(
-        template,
-        MailFacts {
-            to: &notification.to,
-            user,
-            device_id: &notification.device_id,
-            device_type: device.map(|device| device.device_type.as_str()).unwrap_or(""),
-            device_model: device.map(|device| device.device_model.as_str()).unwrap_or(""),
-            enrollment_url,
-        },
-    )
+    let text =
+        |pick: fn(&crate::domain::projection::DeviceView) -> &String| device.map(pick).cloned().unwrap_or_default();
+    let details = NotificationDetails {
+        mailbox: notification.mailbox.clone(),
+        device_id: notification.device_id.clone(),
+        device_type: text(|device| &device.device_type),
+        device_model: text(|device| &device.device_model),
+        device_os: text(|device| &device.device_os),
+        enrollment_url: enrollment_url.to_string(),
+    };
+    notification_mail(&notification.to, template, &details)
 }
