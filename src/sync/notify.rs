@@ -5,7 +5,6 @@
 use crate::domain::Event;
 use crate::domain::event::{NotificationFailed, NotificationRequested, NotificationSent};
 use crate::domain::projection::{DeviceKey, PendingNotification, Projection};
-use crate::domain::vocabulary::Access;
 use crate::mail::MailError;
 use crate::mail::template::{NotificationDetails, notification_mail};
 use crate::sync::engine::{Engine, PhaseError, Run};
@@ -50,14 +49,12 @@ impl Engine {
             .values()
             .map(|pending| DeviceKey::new(&pending.mailbox, &pending.device_id))
             .collect();
+        // The projection keeps the partnerships owed a mail: this follows the change, not the
+        // size of the organisation.
         let mut due = Vec::new();
-        // Every partnership is looked at (a few comparisons each): a mail owed since an earlier
-        // sync that failed is sent by this one.
-        for (key, device) in &projection.devices {
-            let denied = matches!(device.access, Some(Access::Blocked | Access::Quarantined))
-                && device.reason.is_some_and(|reason| reason.is_denial())
-                && device.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
-            if device.removed || !denied || device.notified_in_episode || pending.contains(key) {
+        for key in &projection.owed_notifications {
+            let Some(device) = projection.devices.get(key) else { continue };
+            if pending.contains(key) {
                 continue;
             }
             let to = projection

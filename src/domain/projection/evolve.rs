@@ -18,6 +18,7 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
     projection.last_seq = recorded.seq;
     projection.last_recorded_at_us = recorded.recorded_at_us;
     projection.event_count += 1;
+    let notification_keys = notification_keys(&recorded.event);
     match &recorded.event {
         Event::ConnectorRegistered(event) => connector_registered(projection, recorded, event),
         Event::ConnectorStatusChanged(event) => connector_status_changed(projection, recorded, event),
@@ -88,6 +89,26 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
                 device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
             }
         }
+    }
+    // Whether a mail is owed can change only with these events; the set follows them.
+    for key in notification_keys {
+        let owed = projection.devices.get(&key).is_some_and(DeviceView::is_owed_notification);
+        if owed {
+            projection.owed_notifications.insert(key);
+        } else {
+            projection.owed_notifications.remove(&key);
+        }
+    }
+}
+
+/// The partnerships whose notification state an event may change.
+fn notification_keys(event: &Event) -> Vec<DeviceKey> {
+    match event {
+        Event::AccessDecided(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::NotificationRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::DeviceDiscovered(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        Event::PartnershipRemoved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
+        _ => Vec::new(),
     }
 }
 

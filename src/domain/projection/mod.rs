@@ -58,6 +58,9 @@ pub struct Projection {
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: FxHashMap<String, String>,
+    /// Partnerships whose user is owed the notification mail of this episode (derived).
+    #[serde(skip)]
+    pub owed_notifications: BTreeSet<DeviceKey>,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -238,6 +241,17 @@ pub fn key_of(id: &str) -> String {
     id.to_lowercase()
 }
 
+impl DeviceView {
+    /// A targeted device denied for a reason its user can fix (not enrolled, compliance
+    /// unknown, not compliant) whose user has not been mailed in this episode (DESIGN section 2).
+    pub fn is_owed_notification(&self) -> bool {
+        let denied = matches!(self.access, Some(Access::Blocked | Access::Quarantined))
+            && self.reason.is_some_and(|reason| reason.is_denial())
+            && self.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
+        denied && !self.removed && !self.notified_in_episode
+    }
+}
+
 impl DeviceKey {
     pub fn new(mailbox: &str, device_id: &str) -> DeviceKey {
         DeviceKey { mailbox: key_of(mailbox), device_id: key_of(device_id) }
@@ -288,6 +302,12 @@ impl Projection {
         for ids in self.device_ids_by_mailbox.values_mut() {
             ids.sort_unstable();
         }
+        self.owed_notifications = self
+            .devices
+            .iter()
+            .filter(|(_, device)| device.is_owed_notification())
+            .map(|(key, _)| key.clone())
+            .collect();
         self.mailbox_by_identity = self
             .mailboxes
             .values()
