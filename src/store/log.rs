@@ -83,7 +83,17 @@ impl Store {
     pub fn open_with(data_dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let log_path = data_dir.join(LOG_DIRECTORY);
         let (side_file, committed) = prepare_data_dir(data_dir, &log_path)?;
-        let trees = open_trees(&log_path, options.cache_capacity_bytes)?;
+        let trees = open_trees(&log_path, options.cache_capacity_bytes).map_err(|error| match error {
+            // Nothing can be read, so no seq can be named: say what the log held when last committed.
+            StoreError::Unreadable { path, detail } => StoreError::Unreadable {
+                path,
+                detail: format!(
+                    "{detail} (it held seq 1..={} when last committed; restore the data directory from a backup)",
+                    committed.seq
+                ),
+            },
+            other => other,
+        })?;
         let mut store = Store {
             data_dir: data_dir.to_path_buf(),
             log_path,

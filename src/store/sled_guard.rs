@@ -79,7 +79,12 @@ impl SledFailure {
     pub(crate) fn from_error(error: sled::Error) -> SledFailure {
         match error {
             sled::Error::Io(error) => SledFailure::Io(error),
-            error @ sled::Error::Corruption { .. } => SledFailure::Corrupt(error.to_string()),
+            sled::Error::Corruption { at: Some(pointer), .. } => {
+                SledFailure::Corrupt(format!("its own checksum failed reading {pointer:?} of its file"))
+            }
+            sled::Error::Corruption { at: None, .. } => {
+                SledFailure::Corrupt("its own checksum failed reading its file".to_string())
+            }
             error => SledFailure::Other(error.to_string()),
         }
     }
