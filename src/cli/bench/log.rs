@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::CliError;
+use crate::cli::bench::history::{build_history, history_event};
 use crate::cli::bench::{RUNS, failed, median, memory_mb, report, seconds};
 use crate::cli::output::print;
 use crate::domain::projection::{Projection, evolve};
@@ -62,19 +63,24 @@ pub fn replay(scale: u64) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Restart to a served projection: open + fold, with a snapshot near the end and without.
+/// Partnerships in the restart benchmark's organisation, whatever the length of its history.
+const RESTART_DEVICES: u64 = 100_000;
+
+/// Restart to a served projection: open + fold, with a snapshot near the end and without. The log
+/// is a long history of a 100,000-partnership organisation (`history`), not a log of ever more
+/// devices: restart time is about the log's length, the projection stays the organisation's size.
 pub fn restart(scale: u64) -> Result<(), CliError> {
     let directory = temporary()?;
     let events = 500_000 * scale;
-    build_log(directory.path(), events - 1_000, None, 0).map_err(|error| failed("restart")(error.to_string()))?;
+    build_history(directory.path(), events - 1_000, RESTART_DEVICES)
+        .map_err(|error| failed("restart")(error.to_string()))?;
     {
         let mut store =
             Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("restart")(error.to_string()))?;
         let projection = crate::data::load_projection(&store).map_err(|error| failed("restart")(error.to_string()))?;
         crate::data::save_snapshot(&mut store, &projection).map_err(|error| failed("restart")(error.to_string()))?;
-        store
-            .append(measure::realistic_events(events - 1_000, 1_000))
-            .map_err(|error| failed("restart")(error.to_string()))?;
+        let tail = (events - 1_000..events).map(|index| history_event(index, RESTART_DEVICES)).collect();
+        store.append(tail).map_err(|error| failed("restart")(error.to_string()))?;
         store.close().map_err(|error| failed("restart")(error.to_string()))?;
     }
     let with_snapshot = time_restarts(directory.path())?;
@@ -85,6 +91,7 @@ pub fn restart(scale: u64) -> Result<(), CliError> {
         store.close().map_err(|error| failed("restart")(error.to_string()))?;
     }
     let without_snapshot = time_restarts(directory.path())?;
+    print(&format!("restart: a history of {events} events over {RESTART_DEVICES} partnerships\n"));
     report(
         &format!("restart: {events} events, snapshot 1,000 from the end"),
         with_snapshot * 1e3,

@@ -5,6 +5,7 @@
 //! WHAT: `append`, `replay`, `restart`, `memory`, `sync`, `psrp`, `graph`, or `all` (the quick
 //! ones at scale 1). `--scale` multiplies the sizes (`sync --scale 10` = 100,000 devices).
 
+mod history;
 mod log;
 mod sync;
 
