@@ -16,7 +16,7 @@ use crate::domain::event::{DecisionInputs, DeviceAccessRule, PolicyApplied};
 use crate::domain::exchange_rules::{self, DeviceClass, OrganizationRules, list_contains};
 use crate::domain::projection::{DeviceView, MailboxView, ManagedView, Projection, UserView, key_of};
 use crate::domain::vocabulary::{
-    Access, AccessLevel, Characteristic, Compliance, ExchangeReason, ListEntry, Reason, RuleMatch,
+    Access, AccessLevel, Characteristic, Compliance, ExchangeReason, ExchangeState, ListEntry, Reason, RuleMatch,
 };
 
 /// An access decision with the inputs behind it.
@@ -36,6 +36,9 @@ pub struct DecisionContext<'a> {
     pub admin_entry: ListEntry,
     pub device_class: DeviceClass<'a>,
     pub organization: OrganizationRules<'a>,
+    /// The partnership's state as Exchange last reported it: a device a rule blocked stays
+    /// blocked after the rule stops matching, so the rules then give it Block.
+    pub exchange_now: (&'a ExchangeState, &'a ExchangeReason),
 }
 
 /// Whether a policy targets a user, and if not, why.
@@ -58,7 +61,8 @@ pub fn targeting(policy: Option<&PolicyApplied>, user: Option<&UserView>) -> Res
 
 /// The decision table.
 pub fn decide(context: &DecisionContext<'_>) -> Decision {
-    let rules_give = exchange_rules::rules_give(context.device_class, context.organization).access;
+    let outcome = exchange_rules::rules_give_now(context.device_class, context.organization, context.exchange_now);
+    let rules_give = outcome.access;
     let managed = context.managed.filter(|managed| managed.enrolled);
     let compliance = managed.map(|managed| managed.compliance).unwrap_or_default();
     let inputs = DecisionInputs {
@@ -100,7 +104,6 @@ pub fn decide(context: &DecisionContext<'_>) -> Decision {
                     if compliance == Compliance::InGracePeriod { Reason::InGracePeriod } else { Reason::Compliant };
                 return decision(Access::Allowed, reason);
             }
-            let outcome = exchange_rules::rules_give(context.device_class, context.organization);
             let reason =
                 if outcome.reason == ExchangeReason::DeviceRule { Reason::DeviceRule } else { Reason::GlobalRule };
             let access = match outcome.access {
@@ -168,6 +171,7 @@ pub fn decide_device(projection: &Projection, device: &DeviceView) -> Decision {
             user_agent: &device.user_agent,
         },
         organization,
+        exchange_now: (&device.exchange_state, &device.exchange_reason),
     };
     decide(&context)
 }

@@ -171,3 +171,23 @@ fn compliant_device_without_override_gets_the_device_rule() {
     );
     assert_eq!(when_decided(events), (Access::Blocked, Reason::DeviceRule, true));
 }
+
+#[test]
+fn a_device_a_rule_blocked_stays_blocked_after_the_rule_is_gone() {
+    use crate::domain::event::ExchangeStateObserved;
+    let blocked_by_rule = Event::ExchangeStateObserved(ExchangeStateObserved {
+        mailbox: ALICE.into(),
+        device_id: PHONE.into(),
+        exchange_state: ExchangeState::Blocked,
+        exchange_reason: ExchangeReason::DeviceRule,
+    });
+    // No rule matches any more and the default allows: Exchange still holds the block.
+    let events = with(
+        base(AccessLevel::Allow, false),
+        [managed(ALICE, PHONE, Compliance::Compliant), vec![blocked_by_rule.clone()]].concat(),
+    );
+    assert_eq!(when_decided(events), (Access::Blocked, Reason::DeviceRule, true));
+    // Denied while so held: blocked (the rules alone would not quarantine it).
+    let events = with(base(AccessLevel::Quarantine, false), vec![blocked_by_rule]);
+    assert_eq!(when_decided(events), (Access::Blocked, Reason::NotEnrolled, true));
+}

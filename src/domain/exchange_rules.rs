@@ -78,6 +78,22 @@ pub fn rules_give(device_class: DeviceClass<'_>, organization: OrganizationRules
     RulesOutcome { access: organization.default_access, reason: ExchangeReason::Global, rule: None }
 }
 
+/// What the rules give a partnership whose current state is `current`: as `rules_give`, except
+/// that a device a rule blocked stays blocked (Exchange does not release it when the rule stops
+/// matching; only an individual entry or the partnership's removal does).
+pub fn rules_give_now(
+    device_class: DeviceClass<'_>,
+    organization: OrganizationRules<'_>,
+    current: (&ExchangeState, &ExchangeReason),
+) -> RulesOutcome {
+    let outcome = rules_give(device_class, organization);
+    let blocked_by_rule = *current.0 == ExchangeState::Blocked && *current.1 == ExchangeReason::DeviceRule;
+    if blocked_by_rule && outcome.access != AccessLevel::Block {
+        return RulesOutcome { access: AccessLevel::Block, reason: ExchangeReason::DeviceRule, rule: None };
+    }
+    outcome
+}
+
 /// Whether `device_id` is on `list` (Exchange compares DeviceIds case-insensitively).
 pub fn list_contains(list: &[String], device_id: &str) -> bool {
     list.iter().any(|entry| entry.eq_ignore_ascii_case(device_id))

@@ -14,6 +14,10 @@ use crate::tenant::TenantError;
 /// `-ResultSize Unlimited`: Exchange returns only 1,000 objects by default.
 const UNLIMITED: &str = "Unlimited";
 
+/// Mailboxes a quick sync reads again because a partnership's individual entry changed, at most.
+/// More are left to the next full sync, which reads every mailbox.
+const CHANGED_MAILBOXES_READ_MAX: usize = 1_000;
+
 /// New partnerships are looked for from this long before the last sync started, so a clock
 /// skew between easgate and Exchange cannot hide one.
 const FIRST_SYNC_MARGIN_S: i64 = 3_600;
@@ -134,6 +138,18 @@ impl Engine {
                 .map_err(|error| read_failed("the partnerships", error))?
                 .0;
         }
+        if matches!(coverage, Coverage::Returned) {
+            // An individual entry came or went outside easgate (an admin's list edit): the lists
+            // are decision inputs, so read those mailboxes before deciding.
+            let changes = exchange_changes(self.journal.projection(), &devices);
+            for smtp in changes.mailboxes {
+                self.read_mailbox(run, &smtp).await?;
+            }
+            // A state moved by a rule or the default: the organisation's rules changed.
+            if changes.organization {
+                self.read_organization(run).await?;
+            }
+        }
         let events = observe::observe_devices(self.journal.projection(), &devices, &coverage);
         self.record_noting(run, events)?;
         Ok(())
@@ -166,4 +182,36 @@ impl Engine {
     pub(crate) fn mailbox_set(mailboxes: &[String]) -> BTreeSet<String> {
         mailboxes.iter().map(|mailbox| mailbox.to_lowercase()).collect()
     }
+}
+
+/// What a quick sync learns from partnerships whose Exchange state moved since easgate last saw
+/// them (easgate's own edits are read back when made, so these moved outside easgate).
+#[derive(Debug, Default)]
+struct ExchangeChanges {
+    /// Mailboxes (lowercased SMTP) where an individual entry came or went: an admin's list edit.
+    mailboxes: BTreeSet<String>,
+    /// A state moved by a device access rule or the default: the organisation's rules changed.
+    organization: bool,
+}
+
+fn exchange_changes(
+    projection: &crate::domain::projection::Projection,
+    devices: &[crate::domain::observation::ObservedDevice],
+) -> ExchangeChanges {
+    use crate::domain::vocabulary::ExchangeReason;
+    let mut changes = ExchangeChanges::default();
+    for observed in devices {
+        let Some(known) = projection.device(&observed.mailbox, &observed.device_id) else { continue };
+        if known.exchange_state == observed.exchange_state && known.exchange_reason == observed.exchange_reason {
+            continue;
+        }
+        let reasons = [&known.exchange_reason, &observed.exchange_reason];
+        if reasons.contains(&&ExchangeReason::Individual) && changes.mailboxes.len() < CHANGED_MAILBOXES_READ_MAX {
+            changes.mailboxes.insert(observed.mailbox.to_lowercase());
+        }
+        if reasons.iter().any(|reason| matches!(reason, ExchangeReason::DeviceRule | ExchangeReason::Global)) {
+            changes.organization = true;
+        }
+    }
+    changes
 }

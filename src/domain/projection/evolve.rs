@@ -6,7 +6,7 @@ use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::*;
 use crate::domain::projection::flow::{self, TenantFacts};
 use crate::domain::projection::*;
-use crate::domain::vocabulary::{Access, Characteristic, ExchangeState};
+use crate::domain::vocabulary::{Access, Characteristic, ExchangeReason, ExchangeState};
 
 /// Folds `recorded` into `projection`.
 pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
@@ -339,6 +339,15 @@ fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, even
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
     let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
+    let blocked_by_rule = |state: &ExchangeState, reason: &ExchangeReason| {
+        *state == ExchangeState::Blocked && *reason == ExchangeReason::DeviceRule
+    };
+    // A rule's block outlives the rule (Exchange keeps it): a decision input when it starts or ends.
+    if blocked_by_rule(&device.exchange_state, &device.exchange_reason)
+        != blocked_by_rule(&event.exchange_state, &event.exchange_reason)
+    {
+        device.inputs_seq = recorded.seq;
+    }
     device.exchange_state = event.exchange_state.clone();
     device.exchange_reason = event.exchange_reason.clone();
     let held = matches!(event.exchange_state, ExchangeState::Quarantined | ExchangeState::Blocked);
