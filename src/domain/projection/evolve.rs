@@ -318,10 +318,13 @@ fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, even
     }
     let Some(device) = projection.devices.get_mut(&key) else { return };
     if device.removed {
-        // The partnership came back: a new episode of the walk.
+        // The partnership came back and walks the steps again. The mail episode goes on unless the
+        // device had been allowed (DESIGN section 2: a new episode needs an allow in between).
         device.removed = false;
-        device.episode += 1;
-        device.notified_in_episode = false;
+        if device.access == Some(Access::Allowed) {
+            device.episode += 1;
+            device.notified_in_episode = false;
+        }
         device.flow_step = 0;
         device.access = None;
         device.reason = None;
