@@ -3,7 +3,8 @@
 //! the device itself and can hold anything) are always HTML-escaped; the admin's HTML is not.
 //!
 //! Placeholders: `{{Mailbox}}`, `{{DeviceId}}`, `{{DeviceType}}`, `{{DeviceModel}}`,
-//! `{{DeviceOS}}`, `{{EnrollmentUrl}}`. Unknown ones are left as written.
+//! `{{DeviceOS}}`, `{{EnrollmentUrl}}`. Unknown ones are left as written. A policy HTML without
+//! `{{EnrollmentUrl}}` gets the device and the link added, so no mail goes out without them.
 
 use quick_xml::escape::escape;
 
@@ -47,10 +48,24 @@ pub fn notification_subject(details: &NotificationDetails) -> String {
     format!("Action required: enrol your {model} to get your mail")
 }
 
+/// Added to the policy's HTML when it has no `{{EnrollmentUrl}}` of its own: the mail always
+/// carries the enrolment link and says which device it is about (DESIGN section 2).
+const ENROLLMENT_FOOTER: &str = r#"<p>Device: {{DeviceModel}} ({{DeviceType}}), {{DeviceOS}}, ID {{DeviceId}}</p>
+<p><a href="{{EnrollmentUrl}}">Get started: enrol this device</a></p>
+"#;
+
 /// The HTML body: `policy_html` if the policy has one, else easgate's template, filled in.
 pub fn notification_html(policy_html: &str, details: &NotificationDetails) -> String {
-    let template = if policy_html.trim().is_empty() { DEFAULT_TEMPLATE } else { policy_html };
-    fill_placeholders(template, details)
+    if policy_html.trim().is_empty() {
+        return fill_placeholders(DEFAULT_TEMPLATE, details);
+    }
+    if policy_html.contains("{{EnrollmentUrl}}") {
+        return fill_placeholders(policy_html, details);
+    }
+    // Before the admin's closing </body> if there is one, else at the end.
+    let insert_at = policy_html.to_ascii_lowercase().rfind("</body>").unwrap_or(policy_html.len());
+    let template = format!("{}{ENROLLMENT_FOOTER}{}", &policy_html[..insert_at], &policy_html[insert_at..]);
+    fill_placeholders(&template, details)
 }
 
 /// The mail to send to `to` about the device.
@@ -132,5 +147,17 @@ mod tests {
         details.enrollment_url = "https://enroll.contoso.com/start?a=1&b=2".into();
         let html = notification_html("<p>Enrol: <a href=\"{{EnrollmentUrl}}\">here</a> {{Unknown}}</p>", &details);
         assert_eq!(html, "<p>Enrol: <a href=\"https://enroll.contoso.com/start?a=1&amp;b=2\">here</a> {{Unknown}}</p>");
+    }
+
+    #[test]
+    fn policy_html_without_a_link_gets_the_link_and_the_device_before_its_body_end() {
+        let mut details = hostile_details();
+        details.device_id = "ApplF17LTTCGFFG8".into();
+        let html = notification_html("<html><body><p>Please enrol your phone.</p></BODY></html>", &details);
+        let link = html.find(r#"href="https://portal.manage.microsoft.com/""#).expect("the enrolment link");
+        assert!(html.contains("ID ApplF17LTTCGFFG8"), "{html}");
+        assert!(html.find("Please enrol").unwrap() < link && link < html.find("</BODY>").unwrap(), "{html}");
+        let bare = notification_html("Please enrol.", &details);
+        assert!(bare.starts_with("Please enrol.<p>Device: "), "{bare}");
     }
 }
