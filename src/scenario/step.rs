@@ -88,7 +88,7 @@ pub struct Policy {
     pub default_access: AccessLevel,
     #[serde(default = "yes")]
     pub override_default_rule: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_access_rules")]
     pub access_rules: Vec<PolicyAccessRule>,
     #[serde(default)]
     pub notification: String,
@@ -160,7 +160,6 @@ pub struct ExchangeRule {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sync {
-    #[serde(default = "default_sync_kind")]
     pub kind: SyncKind,
 }
 
@@ -302,8 +301,27 @@ fn default_policy_access() -> AccessLevel {
 fn default_device_type() -> String {
     "iPhone".to_string()
 }
-fn default_sync_kind() -> SyncKind {
-    SyncKind::Full
+
+/// A policy access rule as a scenario writes it: unknown fields are refused here too.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioAccessRule {
+    device_class: String,
+    #[serde(rename = "type")]
+    rule_match: crate::domain::vocabulary::RuleMatch,
+    access: AccessLevel,
+}
+
+fn strict_access_rules<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<PolicyAccessRule>, D::Error> {
+    let rules = Vec::<ScenarioAccessRule>::deserialize(deserializer)?;
+    Ok(rules
+        .into_iter()
+        .map(|rule| PolicyAccessRule {
+            device_class: rule.device_class,
+            rule_match: rule.rule_match,
+            access: rule.access,
+        })
+        .collect())
 }
 
 /// Population sizes a scenario may ask for.
@@ -404,10 +422,15 @@ fn validate(step: &Step) -> Result<(), String> {
 /// Parses a whole scenario file; the first bad line is the error.
 pub fn parse_file(path: &Path) -> Result<Vec<LocatedStep>, ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+    let bytes = std::fs::read(path).map_err(|error| ScenarioError {
         file: file.clone(),
         line: 0,
         detail: format!("cannot read: {error}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+        ScenarioError { file: file.clone(), line, detail: "not UTF-8 text".to_string() }
     })?;
     parse_text(&file, &text)
 }
@@ -426,6 +449,10 @@ pub fn parse_text(file: &str, text: &str) -> Result<Vec<LocatedStep>, ScenarioEr
         }
         let step = parse_line(trimmed).map_err(|detail| ScenarioError { file: file.to_string(), line, detail })?;
         steps.push(LocatedStep { line, step });
+    }
+    if steps.is_empty() {
+        let detail = "no steps: a scenario has at least one JSON line with `do`".to_string();
+        return Err(ScenarioError { file: file.to_string(), line: 1, detail });
     }
     Ok(steps)
 }
@@ -450,6 +477,21 @@ mod tests {
         assert!(error.contains("colour"), "{error}");
         assert!(parse_line(r#"{"do":"restart","now":true}"#).unwrap_err().contains("now"));
         assert!(parse_line(r#"{"kind":"full"}"#).unwrap_err().contains("`do` is missing"));
+    }
+
+    #[test]
+    fn unknown_fields_inside_access_rules_and_a_sync_without_kind_are_refused() {
+        let rule =
+            r#"{"do":"policy","access_rules":[{"device_class":"x","type":"family","access":"block","extra":1}]}"#;
+        let error = parse_line(rule).unwrap_err();
+        assert!(error.contains("access_rules") && error.contains("extra"), "{error}");
+        assert!(parse_line(r#"{"do":"sync"}"#).unwrap_err().contains("kind"));
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let error = parse_text("empty.jsonl", "\n  \n").unwrap_err();
+        assert!(error.to_string().starts_with("empty.jsonl:1: no steps"), "{error}");
     }
 
     #[test]

@@ -5,16 +5,16 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
     /// **Handling:** the scenario is wrong: report the step's line, exit 2.
-    #[error("no mailbox or user {user:?} in the simulation")]
+    #[error("field `upn`: no mailbox or user {user:?} in the simulation")]
     UnknownUser { user: String },
     /// **Handling:** the scenario is wrong: report the step's line, exit 2.
-    #[error("a mailbox or user {user:?} already exists in the simulation")]
+    #[error("field `upn`: a mailbox or user {user:?} already exists in the simulation")]
     DuplicateUser { user: String },
     /// **Handling:** the scenario is wrong: report the step's line, exit 2.
-    #[error("no device {device_id:?} in the simulation")]
+    #[error("field `device_id`: no device {device_id:?} in the simulation")]
     UnknownDevice { device_id: String },
     /// **Handling:** the scenario is wrong: report the step's line, exit 2.
-    #[error("no Client Access Server {server:?} in the simulated organisation")]
+    #[error("field `server`: no Client Access Server {server:?} in the simulated organisation")]
     UnknownServer { server: String },
     /// **Handling:** the scenario is wrong: report the step's line, exit 2.
     #[error("invalid scenario input: {detail}")]
