@@ -81,8 +81,12 @@ fn print_outcome(format: Format, file: &Path, outcome: &StepOutcome) {
             let mut object =
                 json!({"file": file.display().to_string(), "line": outcome.line, "do": outcome.name, "ok": outcome.ok});
             if let (Value::Object(target), Value::Object(extra)) = (&mut object, &outcome.json) {
+                // The step's own fields win over `ok`: a sync step that ran but failed says
+                // `"ok": false` (with its `error`), though only expectations decide the exit code.
                 for (key, value) in extra {
-                    target.entry(key.clone()).or_insert_with(|| value.clone());
+                    if !matches!(key.as_str(), "file" | "line" | "do") {
+                        target.insert(key.clone(), value.clone());
+                    }
                 }
             }
             print_json_line(&object);

@@ -288,9 +288,9 @@ async fn run_control_step(world: &mut World, step: &Step) -> Result<(bool, Strin
                 )
             } else {
                 format!(
-                    "the {} sync issued fewer than {} cmdlets and completed; restarted",
+                    "the {} sync completed before its cmdlet number {}; restarted",
                     crash.during.as_str(),
-                    crash.after_cmdlets
+                    crash.after_cmdlets + 1
                 )
             };
             Ok((true, summary, json!({"struck": struck})))

@@ -175,6 +175,8 @@ impl Engine {
         let concurrency = self.pool.runspaces_max();
         // A simulated crash strikes right after the cmdlet it names: nothing after it runs.
         let crash_at = self.crash_after_cmdlets;
+        // Killed after 0 more cmdlets: the intents are on disk, none of them ran.
+        self.strike_if_due().map_err(PhaseError::Engine)?;
         let mut issued = self.cmdlets_issued;
         let mut attempts = Vec::with_capacity(intents.len());
         {

@@ -210,6 +210,16 @@ impl Engine {
     }
 
     /// Arms a simulated crash after `cmdlets` more state-changing cmdlets.
+    /// A simulated crash whose count of cmdlets is reached (`crash_after(0)`) strikes at the sync's
+    /// next side effect (a cmdlet, a mail) or, when it has none, before the sync ends.
+    pub(crate) fn strike_if_due(&mut self) -> Result<(), EngineError> {
+        if self.crash_after_cmdlets.is_some_and(|limit| self.cmdlets_issued >= limit) {
+            self.crash_after_cmdlets = None;
+            return Err(EngineError::Crashed(self.cmdlets_issued));
+        }
+        Ok(())
+    }
+
     pub fn crash_after(&mut self, cmdlets: u64) {
         self.crash_after_cmdlets = Some(self.cmdlets_issued + cmdlets);
     }
@@ -259,6 +269,7 @@ impl Engine {
         let duration_ms =
             u64::try_from((self.journal.clock().now() - started_at).num_milliseconds()).unwrap_or_default();
         run.counts.devices = self.journal.projection().devices.values().filter(|device| !device.removed).count() as u64;
+        self.strike_if_due()?;
         let error = match outcome {
             Ok(()) => None,
             Err(PhaseError::Engine(error)) => return Err(error),

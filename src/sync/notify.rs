@@ -29,6 +29,9 @@ impl Engine {
             .take(NOTIFICATIONS_PER_SYNC_MAX)
             .cloned()
             .collect();
+        if !pending.is_empty() {
+            self.strike_if_due().map_err(PhaseError::Engine)?;
+        }
         // Outcomes are recorded in groups: a crash in between sends those mails again
         // (at least once), never loses one.
         let mut outcomes = Vec::new();
