@@ -210,6 +210,23 @@ impl Engine {
     }
 
     /// Arms a simulated crash after `cmdlets` more state-changing cmdlets.
+    /// A sync the log shows started and never ended: the process stopped during it. It is
+    /// recorded as failed, so that the audit trail and `status` say so.
+    fn end_interrupted_sync(&mut self) -> Result<(), EngineError> {
+        let Some(running) = self.journal.projection().syncs.running.clone() else { return Ok(()) };
+        let now_us = self.journal.clock().now().timestamp_micros();
+        let duration_ms = u64::try_from((now_us - running.started_at_us) / 1_000).unwrap_or_default();
+        let failed = Event::SyncFailed(SyncFailed {
+            run_id: running.run_id,
+            kind: running.kind,
+            error: "interrupted: easgate stopped during this sync; the next sync settles its cmdlets".to_string(),
+            counts: Default::default(),
+            duration_ms,
+        });
+        self.journal.record(Some(running.run_id), vec![failed])?;
+        Ok(())
+    }
+
     /// A simulated crash whose count of cmdlets is reached (`crash_after(0)`) strikes at the sync's
     /// next side effect (a cmdlet, a mail) or, when it has none, before the sync ends.
     pub(crate) fn strike_if_due(&mut self) -> Result<(), EngineError> {
@@ -260,6 +277,7 @@ impl Engine {
         let wall = Instant::now();
         // Without a completed full sync there is no baseline to take a delta from.
         let kind = if self.journal.projection().syncs.last_full_completed.is_none() { SyncKind::Full } else { kind };
+        self.end_interrupted_sync()?;
         let run_id = self.journal.new_id();
         self.journal.record(Some(run_id), vec![Event::SyncStarted(SyncStarted { run_id, kind, trigger })])?;
         let mut run = Run::new(run_id, kind);
