@@ -1,6 +1,7 @@
 //! WS-Management over HTTP(S) for PowerShell remoting: envelopes (built as text, parsed as a
 //! stream), faults, the HTTP client transport and the HTTP server.
 
+pub mod encryption;
 pub mod error;
 pub mod fault;
 pub mod names;
