@@ -11,6 +11,7 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::wsman::encryption::{ENCRYPTED_CONTENT_TYPE, is_encrypted_content_type, open_body, seal_body};
 use crate::wsman::error::WsmanError;
 use crate::wsman::ntlm::{NtlmClient, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
@@ -21,8 +22,9 @@ pub enum Authentication {
     /// HTTP Basic, for HTTPS only (Exchange needs `Set-PowerShellVirtualDirectory
     /// -BasicAuthentication $true`). `SecretString` keeps the password out of Debug output.
     Basic { user: String, password: SecretString },
-    /// NTLM in the HTTP `Negotiate` scheme, over HTTPS only (the message encryption that plain
-    /// HTTP needs is not implemented). `user` is `DOMAIN\\user` or a bare name.
+    /// NTLM in the HTTP `Negotiate` scheme. Over HTTPS the envelopes go as they are (TLS protects
+    /// them); over plain HTTP every envelope is sealed with the NTLM session keys (MS-WSMV
+    /// 2.2.9.1, `crate::wsman::encryption`). `user` is `DOMAIN\\user` or a bare name.
     Negotiate { user: String, password: SecretString },
 }
 
@@ -59,6 +61,11 @@ pub struct HttpTransport {
     client: reqwest::Client,
     /// Whether NTLM has authenticated the (single, kept-alive) connection.
     connection_authenticated: Arc<AtomicBool>,
+    /// Negotiate over plain HTTP: the connection's established NTLM context, which seals every
+    /// envelope. The lock keeps the one connection's sequence numbers in request order.
+    sealing: Arc<tokio::sync::Mutex<Option<NtlmClient>>>,
+    /// Whether envelopes are sealed (Negotiate over `http://`).
+    seals_messages: bool,
     url: String,
     authentication: Authentication,
     max_response_bytes: usize,
@@ -86,9 +93,13 @@ impl HttpTransport {
         let client = builder
             .build()
             .map_err(|error| WsmanError::Connect { detail: format!("cannot set up the HTTP client: {error}") })?;
+        let seals_messages = matches!(authentication, Authentication::Negotiate { .. })
+            && url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
         Ok(HttpTransport {
             client,
             connection_authenticated: Arc::new(AtomicBool::new(false)),
+            sealing: Arc::new(tokio::sync::Mutex::new(None)),
+            seals_messages,
             url: url.to_string(),
             authentication,
             max_response_bytes: config.max_response_bytes,
@@ -105,21 +116,24 @@ impl HttpTransport {
             Authentication::Basic { user, password } => {
                 let credentials = format!("{user}:{}", password.expose_secret());
                 let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
-                self.post(envelope, Some(header)).await?
+                self.post(envelope.into_bytes(), SOAP_CONTENT_TYPE, Some(header)).await?
+            }
+            Authentication::Negotiate { user, password } if self.seals_messages => {
+                self.sealed_exchange(user, password, envelope).await?
             }
             Authentication::Negotiate { user, password } => {
                 // NTLM authenticates the connection: once it has, requests go without a header
                 // until the server asks again (a new connection).
                 let mut reply = None;
                 if self.connection_authenticated.load(Ordering::Relaxed) {
-                    let attempt = self.post(envelope.clone(), None).await?;
+                    let attempt = self.post(envelope.clone().into_bytes(), SOAP_CONTENT_TYPE, None).await?;
                     if attempt.status != StatusCode::UNAUTHORIZED {
                         reply = Some(attempt);
                     }
                 }
                 match reply {
                     Some(reply) => reply,
-                    None => self.negotiate_and_post(user, password, envelope).await?,
+                    None => self.ntlm_handshake(user, password, envelope.into_bytes()).await?.1,
                 }
             }
         };
@@ -129,20 +143,63 @@ impl HttpTransport {
         interpret_reply(reply.status, &reply.body)
     }
 
-    /// The NTLM handshake on this connection (NEGOTIATE with an empty body, CHALLENGE in the 401,
-    /// AUTHENTICATE with the real envelope), as pypsrp does it.
-    async fn negotiate_and_post(
+    /// Negotiate over plain HTTP: authenticates the connection with empty bodies, then sends the
+    /// envelope sealed and opens the sealed reply. A 401 means a new connection: one more
+    /// handshake, then the credentials are refused.
+    async fn sealed_exchange(
         &self,
         user: &str,
         password: &SecretString,
         envelope: String,
     ) -> Result<Reply, WsmanError> {
+        let mut session = self.sealing.lock().await;
+        // At most two tries: the kept context, then a fresh handshake.
+        for _ in 0..2 {
+            let mut context = match session.take() {
+                Some(context) => context,
+                None => self.ntlm_handshake(user, password, Vec::new()).await?.0,
+            };
+            let body = seal_body(&mut context, envelope.as_bytes())
+                .map_err(|error| WsmanError::Authentication { detail: error.to_string() })?;
+            let mut reply = self.post(body, ENCRYPTED_CONTENT_TYPE, None).await?;
+            if reply.status == StatusCode::UNAUTHORIZED {
+                continue;
+            }
+            let content_type = reply
+                .headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            if is_encrypted_content_type(&content_type) {
+                reply.body = open_body(&mut context, &content_type, &reply.body)
+                    .map_err(|error| WsmanError::Malformed { detail: format!("encrypted reply: {error}") })?;
+            } else if reply.status.is_success() || !reply.body.is_empty() && content_type.contains("soap") {
+                return Err(WsmanError::Malformed {
+                    detail: format!("the server answered HTTP {} in clear on an encrypted session", reply.status),
+                });
+            }
+            *session = Some(context);
+            return Ok(reply);
+        }
+        Err(WsmanError::Unauthorized { status: StatusCode::UNAUTHORIZED.as_u16() })
+    }
+
+    /// The NTLM handshake on this connection (NEGOTIATE with an empty body, CHALLENGE in the 401,
+    /// AUTHENTICATE with `final_body`: the envelope over HTTPS, nothing before sealed messages),
+    /// as pypsrp does it. Returns the established context and the last reply.
+    async fn ntlm_handshake(
+        &self,
+        user: &str,
+        password: &SecretString,
+        final_body: Vec<u8>,
+    ) -> Result<(NtlmClient, Reply), WsmanError> {
         self.connection_authenticated.store(false, Ordering::Relaxed);
         let refused = |detail: String| WsmanError::Authentication { detail };
         let (account, domain) = split_user(user);
         let mut ntlm = NtlmClient::new(&account, &domain, password).map_err(|error| refused(error.to_string()))?;
         let negotiate = ntlm.step(None).map_err(|error| refused(error.to_string()))?;
-        let first = self.post(String::new(), Some(negotiate_header(&negotiate))).await?;
+        let first = self.post(Vec::new(), SOAP_CONTENT_TYPE, Some(negotiate_header(&negotiate))).await?;
         if first.status != StatusCode::UNAUTHORIZED {
             return Err(refused(format!("HTTP {} instead of an NTLM challenge", first.status.as_u16())));
         }
@@ -155,18 +212,26 @@ impl HttpTransport {
             .and_then(|token| base64::engine::general_purpose::STANDARD.decode(token.trim()).ok())
             .ok_or_else(|| refused("the server sent no Negotiate challenge".to_string()))?;
         let authenticate = ntlm.step(Some(&challenge)).map_err(|error| refused(error.to_string()))?;
-        let reply = self.post(envelope, Some(negotiate_header(&authenticate))).await?;
-        if reply.status != StatusCode::UNAUTHORIZED {
-            self.connection_authenticated.store(true, Ordering::Relaxed);
+        let reply = self.post(final_body, SOAP_CONTENT_TYPE, Some(negotiate_header(&authenticate))).await?;
+        // Only a 401 refuses: what WinRM answers an empty authenticated POST is not specified
+        // (pypsrp ignores it), and over HTTPS the envelope's own reply is interpreted by the caller.
+        if reply.status == StatusCode::UNAUTHORIZED {
+            return Err(WsmanError::Unauthorized { status: reply.status.as_u16() });
         }
-        Ok(reply)
+        self.connection_authenticated.store(true, Ordering::Relaxed);
+        Ok((ntlm, reply))
     }
 
-    async fn post(&self, body: String, authorization: Option<String>) -> Result<Reply, WsmanError> {
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        content_type: &'static str,
+        authorization: Option<String>,
+    ) -> Result<Reply, WsmanError> {
         let mut request = self
             .client
             .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/soap+xml;charset=UTF-8")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
             // IIS compresses Exchange's replies unless told not to.
             .header(reqwest::header::ACCEPT_ENCODING, "identity")
             .body(body);
@@ -187,6 +252,8 @@ impl HttpTransport {
         Ok(Reply { status, headers, body })
     }
 }
+
+const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 
 /// An HTTP reply read in full.
 struct Reply {
