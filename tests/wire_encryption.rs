@@ -166,3 +166,27 @@ async fn the_server_refuses_unencrypted_and_tampered_bodies_like_winrm() {
     let after = http.post(&url).header("Content-Type", "application/soap+xml").body(soap).send().await.unwrap();
     assert_eq!(after.status(), 401, "a context out of step must authenticate again");
 }
+
+#[tokio::test]
+async fn a_configuration_with_negotiate_and_an_http_server_url_runs_cmdlets_encrypted() {
+    let given = sim_support::organization(AccessLevel::Allow);
+    let server = plain_http_server(&given).await;
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), PASSWORD).unwrap();
+    let text = format!(
+        r#"<EasGate><Tenant Source="Simulated"/><Policy Source="Graph"/><Connector>
+        <ExchangeOrganization>contoso</ExchangeOrganization><ServerUrl>{}</ServerUrl>
+        <Authentication>Negotiate</Authentication><User>{USER}</User><PasswordFile>{}</PasswordFile>
+        </Connector></EasGate>"#,
+        server.url(),
+        secret.path().display()
+    );
+    let config = easgate::config::parse_config(&text).unwrap();
+    let connector = easgate::adapters::build_exchange(&config.connectors[0]).unwrap();
+    let mut session = connector.open("").await.unwrap();
+    SetAdServerSettings::view_entire_forest().run(session.as_mut()).await.unwrap();
+    let bob = GetCasMailbox::identity("bob@contoso.com").run(session.as_mut()).await.unwrap();
+    session.close().await.unwrap();
+    assert_eq!(bob[0].primary_smtp_address, "bob@contoso.com");
+    assert_eq!(server.ntlm_handshakes(), 1, "Negotiate (NTLM) authenticated the connection");
+}
