@@ -4,6 +4,8 @@
 pub mod encryption;
 pub mod error;
 pub mod fault;
+pub mod kerberos;
+pub mod keytab;
 pub mod names;
 pub mod ntlm;
 pub mod parse;

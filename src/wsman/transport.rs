@@ -11,8 +11,11 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::wsman::encryption::{ENCRYPTED_CONTENT_TYPE, is_encrypted_content_type, open_body, seal_body};
+use crate::wsman::encryption::{
+    ENCRYPTED_CONTENT_TYPE, SessionSealer, is_encrypted_content_type, open_body, seal_body,
+};
 use crate::wsman::error::WsmanError;
+use crate::wsman::kerberos::KerberosClient;
 use crate::wsman::ntlm::{NtlmClient, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
 
@@ -26,7 +29,15 @@ pub enum Authentication {
     /// them); over plain HTTP every envelope is sealed with the NTLM session keys (MS-WSMV
     /// 2.2.9.1, `crate::wsman::encryption`). `user` is `DOMAIN\\user` or a bare name.
     Negotiate { user: String, password: SecretString },
+    /// Kerberos (a raw krb5 AP-REQ in the HTTP `Negotiate` scheme, mutual authentication) for the
+    /// service principal `HTTP/<host of the URL>`; messages are sealed over plain HTTP as for
+    /// NTLM. `user` is `user@REALM`; `kdc_url` (`tcp://kdc:88`) overrides `SSPI_KDC_URL` and
+    /// krb5.conf. See `crate::wsman::kerberos`.
+    Kerberos { user: String, password: SecretString, kdc_url: Option<String> },
 }
+
+/// An established security context that seals this connection's messages.
+type Sealer = Box<dyn SessionSealer + Send>;
 
 /// TLS and limits for a transport.
 #[derive(Debug, Clone)]
@@ -63,8 +74,8 @@ pub struct HttpTransport {
     connection_authenticated: Arc<AtomicBool>,
     /// Negotiate over plain HTTP: the connection's established NTLM context, which seals every
     /// envelope. The lock keeps the one connection's sequence numbers in request order.
-    sealing: Arc<tokio::sync::Mutex<Option<NtlmClient>>>,
-    /// Whether envelopes are sealed (Negotiate over `http://`).
+    sealing: Arc<tokio::sync::Mutex<Option<Sealer>>>,
+    /// Whether envelopes are sealed (Negotiate or Kerberos over `http://`).
     seals_messages: bool,
     url: String,
     authentication: Authentication,
@@ -93,7 +104,7 @@ impl HttpTransport {
         let client = builder
             .build()
             .map_err(|error| WsmanError::Connect { detail: format!("cannot set up the HTTP client: {error}") })?;
-        let seals_messages = matches!(authentication, Authentication::Negotiate { .. })
+        let seals_messages = !matches!(authentication, Authentication::Basic { .. })
             && url.get(..7).is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"));
         Ok(HttpTransport {
             client,
@@ -118,12 +129,10 @@ impl HttpTransport {
                 let header = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials));
                 self.post(envelope.into_bytes(), SOAP_CONTENT_TYPE, Some(header)).await?
             }
-            Authentication::Negotiate { user, password } if self.seals_messages => {
-                self.sealed_exchange(user, password, envelope).await?
-            }
-            Authentication::Negotiate { user, password } => {
-                // NTLM authenticates the connection: once it has, requests go without a header
-                // until the server asks again (a new connection).
+            _ if self.seals_messages => self.sealed_exchange(envelope).await?,
+            _ => {
+                // NTLM and Kerberos authenticate the connection: once they have, requests go
+                // without a header until the server asks again (a new connection).
                 let mut reply = None;
                 if self.connection_authenticated.load(Ordering::Relaxed) {
                     let attempt = self.post(envelope.clone().into_bytes(), SOAP_CONTENT_TYPE, None).await?;
@@ -133,7 +142,7 @@ impl HttpTransport {
                 }
                 match reply {
                     Some(reply) => reply,
-                    None => self.ntlm_handshake(user, password, envelope.into_bytes()).await?.1,
+                    None => self.handshake(envelope.into_bytes()).await?.1,
                 }
             }
         };
@@ -146,20 +155,15 @@ impl HttpTransport {
     /// Negotiate over plain HTTP: authenticates the connection with empty bodies, then sends the
     /// envelope sealed and opens the sealed reply. A 401 means a new connection: one more
     /// handshake, then the credentials are refused.
-    async fn sealed_exchange(
-        &self,
-        user: &str,
-        password: &SecretString,
-        envelope: String,
-    ) -> Result<Reply, WsmanError> {
+    async fn sealed_exchange(&self, envelope: String) -> Result<Reply, WsmanError> {
         let mut session = self.sealing.lock().await;
         // At most two tries: the kept context, then a fresh handshake.
         for _ in 0..2 {
             let mut context = match session.take() {
                 Some(context) => context,
-                None => self.ntlm_handshake(user, password, Vec::new()).await?.0,
+                None => self.handshake(Vec::new()).await?.0,
             };
-            let body = seal_body(&mut context, envelope.as_bytes())
+            let body = seal_body(context.as_mut(), envelope.as_bytes())
                 .map_err(|error| WsmanError::Authentication { detail: error.to_string() })?;
             let mut reply = self.post(body, ENCRYPTED_CONTENT_TYPE, None).await?;
             if reply.status == StatusCode::UNAUTHORIZED {
@@ -172,7 +176,7 @@ impl HttpTransport {
                 .unwrap_or_default()
                 .to_string();
             if is_encrypted_content_type(&content_type) {
-                reply.body = open_body(&mut context, &content_type, &reply.body)
+                reply.body = open_body(context.as_mut(), &content_type, &reply.body)
                     .map_err(|error| WsmanError::Malformed { detail: format!("encrypted reply: {error}") })?;
             } else if reply.status.is_success() || !reply.body.is_empty() && content_type.contains("soap") {
                 return Err(WsmanError::Malformed {
@@ -183,6 +187,57 @@ impl HttpTransport {
             return Ok(reply);
         }
         Err(WsmanError::Unauthorized { status: StatusCode::UNAUTHORIZED.as_u16() })
+    }
+
+    /// Authenticates this connection with NTLM or Kerberos, `final_body` going with the last token.
+    async fn handshake(&self, final_body: Vec<u8>) -> Result<(Sealer, Reply), WsmanError> {
+        match &self.authentication {
+            Authentication::Negotiate { user, password } => {
+                let (context, reply) = self.ntlm_handshake(user, password, final_body).await?;
+                Ok((Box::new(context), reply))
+            }
+            Authentication::Kerberos { user, password, kdc_url } => {
+                let (context, reply) = self.kerberos_handshake(user, password, kdc_url.clone(), final_body).await?;
+                Ok((Box::new(context), reply))
+            }
+            Authentication::Basic { .. } => {
+                Err(WsmanError::Authentication { detail: "Basic has no connection handshake".to_string() })
+            }
+        }
+    }
+
+    /// Kerberos on this connection: the AP-REQ (after the KDC exchanges, off the async runtime)
+    /// with `final_body`, the server's AP-REP in its answer.
+    async fn kerberos_handshake(
+        &self,
+        user: &str,
+        password: &SecretString,
+        kdc_url: Option<String>,
+        final_body: Vec<u8>,
+    ) -> Result<(KerberosClient, Reply), WsmanError> {
+        self.connection_authenticated.store(false, Ordering::Relaxed);
+        let refused = |detail: String| WsmanError::Authentication { detail };
+        let host = reqwest::Url::parse(&self.url).ok().and_then(|url| url.host_str().map(str::to_string));
+        let service_principal = format!("HTTP/{}", host.unwrap_or_default());
+        let (user, password) = (user.to_string(), password.clone());
+        let first = tokio::task::spawn_blocking(move || {
+            let mut client = KerberosClient::new(&user, &password, kdc_url.as_deref(), &service_principal)?;
+            let ap_request = client.step(None)?;
+            Ok::<_, crate::wsman::kerberos::KerberosError>((client, ap_request))
+        });
+        let (mut client, ap_request) = first
+            .await
+            .map_err(|error| refused(format!("the Kerberos task failed: {error}")))?
+            .map_err(|error| refused(error.to_string()))?;
+        let reply = self.post(final_body, SOAP_CONTENT_TYPE, Some(negotiate_header(&ap_request))).await?;
+        if reply.status == StatusCode::UNAUTHORIZED {
+            return Err(WsmanError::Unauthorized { status: reply.status.as_u16() });
+        }
+        let ap_reply = negotiate_token(&reply.headers)
+            .ok_or_else(|| refused("the server sent no Kerberos AP-REP (mutual authentication)".to_string()))?;
+        client.step(Some(&ap_reply)).map_err(|error| refused(error.to_string()))?;
+        self.connection_authenticated.store(true, Ordering::Relaxed);
+        Ok((client, reply))
     }
 
     /// The NTLM handshake on this connection (NEGOTIATE with an empty body, CHALLENGE in the 401,
@@ -203,13 +258,7 @@ impl HttpTransport {
         if first.status != StatusCode::UNAUTHORIZED {
             return Err(refused(format!("HTTP {} instead of an NTLM challenge", first.status.as_u16())));
         }
-        let challenge = first
-            .headers
-            .get_all(reqwest::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(|value| value.strip_prefix("Negotiate "))
-            .and_then(|token| base64::engine::general_purpose::STANDARD.decode(token.trim()).ok())
+        let challenge = negotiate_token(&first.headers)
             .ok_or_else(|| refused("the server sent no Negotiate challenge".to_string()))?;
         let authenticate = ntlm.step(Some(&challenge)).map_err(|error| refused(error.to_string()))?;
         let reply = self.post(final_body, SOAP_CONTENT_TYPE, Some(negotiate_header(&authenticate))).await?;
@@ -260,6 +309,16 @@ struct Reply {
     status: StatusCode,
     headers: reqwest::header::HeaderMap,
     body: Vec<u8>,
+}
+
+/// The token of a `WWW-Authenticate: Negotiate <base64>` header.
+fn negotiate_token(headers: &reqwest::header::HeaderMap) -> Option<Vec<u8>> {
+    headers
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.strip_prefix("Negotiate "))
+        .and_then(|token| base64::engine::general_purpose::STANDARD.decode(token.trim()).ok())
 }
 
 fn negotiate_header(token: &[u8]) -> String {
