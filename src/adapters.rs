@@ -32,8 +32,7 @@ pub const NO_NOTIFICATION_ACCOUNT_CODE: &str = "NoNotificationAccount";
 /// Why the adapters cannot be built from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
-    /// A setting easgate cannot honour yet (Kerberos). **Handling:** exit 2; the admin changes
-    /// the element named.
+    /// A setting easgate cannot honour. **Handling:** exit 2; the admin changes the element named.
     #[error("Connector {organization} / <{element}>: {message}")]
     Unsupported { organization: String, element: String, message: String },
     /// A secret, certificate or file an adapter needs cannot be read or used. **Handling:**
@@ -131,20 +130,16 @@ pub fn engine_config(connector: &ConnectorConfig) -> EngineConfig {
 }
 
 /// The remote-PowerShell connector of `<Connector>` with the password from `<PasswordFile>`,
-/// `TlsVerify`, `TrustedCaFile`: Basic over https, or Negotiate (NTLM) over https or over
-/// plain http with every message sealed (MS-WSMV HTTP message encryption). Kerberos is refused
-/// (see `crate::wsman::kerberos` for what is missing).
+/// `TlsVerify`, `TrustedCaFile`: Basic over https; Negotiate (NTLM) or Kerberos over https, or
+/// over plain http with every message sealed (MS-WSMV HTTP message encryption). Kerberos asks
+/// the KDC of the user's realm (`user@REALM`) found in krb5.conf or `SSPI_KDC_URL`; see
+/// `crate::wsman::kerberos`.
 pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, AdapterError> {
     let organization = connector.exchange_organization.clone();
-    if connector.authentication == ExchangeAuthentication::Kerberos {
-        return Err(AdapterError::Unsupported {
-            organization,
-            element: "Authentication".into(),
-            message: "Kerberos is not implemented by easgate's WinRM client yet; use <Authentication>Negotiate\
-                      </Authentication> (NTLM; over http:// every message is encrypted) or Basic over https, \
-                      with <PasswordFile>"
-                .into(),
-        });
+    if connector.authentication == ExchangeAuthentication::Kerberos
+        && let Err(error) = crate::wsman::kerberos::split_principal(&connector.user)
+    {
+        return Err(AdapterError::Unsupported { organization, element: "User".into(), message: error.to_string() });
     }
     let unusable = |what: &str, detail: String| AdapterError::Unusable {
         subject: format!("Connector {organization} / {what}"),
@@ -159,13 +154,13 @@ pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, Adap
         &connector.user,
         SecretString::from(password.expose().to_string()),
     );
-    if connector.authentication == ExchangeAuthentication::Negotiate {
-        // NTLM; the transport seals every message itself when the URL is plain http.
-        psrp.authentication = Authentication::Negotiate {
-            user: connector.user.clone(),
-            password: SecretString::from(password.expose().to_string()),
-        };
-    }
+    // The transport seals every message itself when the URL is plain http.
+    let (user, password) = (connector.user.clone(), SecretString::from(password.expose().to_string()));
+    psrp.authentication = match connector.authentication {
+        ExchangeAuthentication::Basic => psrp.authentication,
+        ExchangeAuthentication::Negotiate => Authentication::Negotiate { user, password },
+        ExchangeAuthentication::Kerberos => Authentication::Kerberos { user, password, kdc_url: None },
+    };
     psrp.server_url_template = server_url_template(&connector.server_url);
     psrp.tls_verify = connector.tls_verify;
     if let Some(path) = &connector.trusted_ca_file {
@@ -299,10 +294,13 @@ mod tests {
     }
 
     #[test]
-    fn kerberos_is_a_clear_error_naming_the_element() {
-        let config = connector(CONTOSO);
-        let error = build_exchange(&config.connectors[0]).err().expect("Kerberos is refused").to_string();
-        assert!(error.starts_with("Connector contoso / <Authentication>: Kerberos is not implemented"), "{error}");
+    fn kerberos_needs_a_realm_in_the_user_and_a_password_file() {
+        let bare = CONTOSO.replace(r"CONTOSO\svc", "svc");
+        let error = build_exchange(&connector(&bare).connectors[0]).err().expect("no realm").to_string();
+        assert!(error.starts_with("Connector contoso / <User>: unusable Kerberos user name"), "{error}");
+        let with_realm = CONTOSO.replace(r"CONTOSO\svc", "svc@contoso.com");
+        let error = build_exchange(&connector(&with_realm).connectors[0]).err().expect("no password").to_string();
+        assert_eq!(error, "Connector contoso / PasswordFile: Kerberos authentication needs it");
     }
 
     #[test]

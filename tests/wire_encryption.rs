@@ -4,9 +4,10 @@
 //! crosses the wire readable, and the server refuses what WinRM with AllowUnencrypted=false
 //! refuses.
 
+mod proxy_support;
 mod sim_support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use easgate::domain::vocabulary::AccessLevel;
@@ -19,56 +20,13 @@ use easgate::wsman::encryption::{ENCRYPTED_CONTENT_TYPE, seal_body};
 use easgate::wsman::ntlm::NtlmClient;
 use easgate::wsman::transport::Authentication;
 use memchr::memmem;
+use proxy_support::recording_proxy;
 use secrecy::SecretString;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const USER: &str = "CONTOSO\\svc-easgate";
 const PASSWORD: &str = "correct horse battery staple";
 /// A DeviceId full of PowerShell and XML metacharacters: it must stay data, and stay secret.
 const DEVICE_ID: &str = "ApplSECRET\"; Remove-Mailbox -Identity *; <x/>";
-
-/// Bytes seen on the wire, per direction.
-#[derive(Clone, Default)]
-struct Recording {
-    to_server: Arc<Mutex<Vec<u8>>>,
-    to_client: Arc<Mutex<Vec<u8>>>,
-}
-
-/// Copies one direction of a connection, recording what passes.
-async fn pump(
-    mut from: tokio::net::tcp::OwnedReadHalf,
-    mut to: tokio::net::tcp::OwnedWriteHalf,
-    log: Arc<Mutex<Vec<u8>>>,
-) {
-    let mut buffer = vec![0u8; 16 * 1024];
-    // Ends with the connection.
-    while let Ok(read) = from.read(&mut buffer).await {
-        if read == 0 || to.write_all(&buffer[..read]).await.is_err() {
-            break;
-        }
-        log.lock().unwrap().extend_from_slice(&buffer[..read]);
-    }
-    let _ = to.shutdown().await;
-}
-
-/// A TCP proxy on 127.0.0.1 in front of `target`, recording both directions.
-async fn recording_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Recording) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let recording = Recording::default();
-    let shared = recording.clone();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let Ok(server) = TcpStream::connect(target).await else { continue };
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = server.into_split();
-            tokio::spawn(pump(client_read, server_write, shared.to_server.clone()));
-            tokio::spawn(pump(server_read, client_write, shared.to_client.clone()));
-        }
-    });
-    (address, recording)
-}
 
 async fn plain_http_server(given: &sim_support::Given) -> RunningPsrpServer {
     let mut config = PsrpServerConfig::new("127.0.0.1:0".parse().unwrap(), USER, SecretString::from(PASSWORD));
