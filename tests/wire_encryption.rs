@@ -148,3 +148,33 @@ async fn a_configuration_with_negotiate_and_an_http_server_url_runs_cmdlets_encr
     assert_eq!(bob[0].primary_smtp_address, "bob@contoso.com");
     assert_eq!(server.ntlm_handshakes(), 1, "Negotiate (NTLM) authenticated the connection");
 }
+
+/// NTLM authenticates a connection: on a multi-threaded runtime a pooled client would send the
+/// next request on a new connection before the last one is back in its pool, and the server
+/// would answer 401. Both over http (sealed) and over https, one handshake must serve them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntlm_keeps_its_one_connection_on_a_multi_threaded_runtime() {
+    let given = sim_support::organization(AccessLevel::Allow);
+    for tls in [false, true] {
+        let mut config = PsrpServerConfig::new("127.0.0.1:0".parse().unwrap(), USER, SecretString::from(PASSWORD));
+        config.tls = tls;
+        let backend: Arc<dyn ExchangeConnector> = Arc::new(given.exchange.connector(DEFAULT_SERVICE_ACCOUNT));
+        let server = PsrpServer::start(config, backend).await.unwrap();
+        let base = server.server_url_template().replace("/PowerShell/{server}/", "");
+        let mut client = PsrpConnectorConfig::basic("", USER, SecretString::from(""));
+        client.primary_url = format!("{base}/PowerShell/CAS1/");
+        client.server_url_template = server.server_url_template();
+        client.primary_server_name = Some("CAS1".to_string());
+        client.extra_root_certificate_pem = server.certificate_pem.clone().map(String::into_bytes);
+        client.authentication =
+            Authentication::Negotiate { user: USER.to_string(), password: SecretString::from(PASSWORD) };
+        let mut session = PsrpConnector::new(client).open("").await.expect("opens");
+        SetAdServerSettings::view_entire_forest().run(session.as_mut()).await.unwrap();
+        for _ in 0..20 {
+            let alice = GetCasMailbox::identity("alice@contoso.com").run(session.as_mut()).await.unwrap();
+            assert_eq!(alice[0].primary_smtp_address, "alice@contoso.com");
+        }
+        session.close().await.unwrap();
+        assert_eq!(server.ntlm_handshakes(), 1, "tls={tls}: one connection, authenticated once");
+    }
+}

@@ -1,6 +1,7 @@
 //! WS-Management over HTTP(S) for PowerShell remoting: envelopes (built as text, parsed as a
 //! stream), faults, the HTTP client transport and the HTTP server.
 
+pub mod connection;
 pub mod encryption;
 pub mod error;
 pub mod fault;
@@ -9,6 +10,7 @@ pub mod keytab;
 pub mod names;
 pub mod ntlm;
 pub mod parse;
+pub mod pinned_tls;
 pub mod request;
 pub mod response;
 pub mod server;

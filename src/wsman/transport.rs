@@ -11,6 +11,7 @@ use base64::Engine as _;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::wsman::connection::PinnedConnection;
 use crate::wsman::encryption::{
     ENCRYPTED_CONTENT_TYPE, SessionSealer, is_encrypted_content_type, open_body, seal_body,
 };
@@ -77,6 +78,8 @@ pub struct HttpTransport {
     sealing: Arc<tokio::sync::Mutex<Option<Sealer>>>,
     /// Whether envelopes are sealed (Negotiate or Kerberos over `http://`).
     seals_messages: bool,
+    /// For NTLM and Kerberos: the one connection every request goes on (see `connection`).
+    pinned: Option<Arc<tokio::sync::Mutex<PinnedConnection>>>,
     url: String,
     authentication: Authentication,
     max_response_bytes: usize,
@@ -111,6 +114,11 @@ impl HttpTransport {
             connection_authenticated: Arc::new(AtomicBool::new(false)),
             sealing: Arc::new(tokio::sync::Mutex::new(None)),
             seals_messages,
+            // NTLM and Kerberos authenticate a connection: their sessions keep one.
+            pinned: match &authentication {
+                Authentication::Basic { .. } => None,
+                _ => Some(Arc::new(tokio::sync::Mutex::new(PinnedConnection::new(url, config)?))),
+            },
             url: url.to_string(),
             authentication,
             max_response_bytes: config.max_response_bytes,
@@ -271,7 +279,7 @@ impl HttpTransport {
         Ok((ntlm, reply))
     }
 
-    async fn post(
+    async fn post_routed(
         &self,
         body: Vec<u8>,
         content_type: &'static str,
@@ -302,13 +310,28 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// POSTs on the session's pinned connection when it has one, else through the client's pool.
+    async fn post(
+        &self,
+        body: Vec<u8>,
+        content_type: &'static str,
+        authorization: Option<String>,
+    ) -> Result<Reply, WsmanError> {
+        match &self.pinned {
+            Some(pinned) => pinned.lock().await.post(body, content_type, authorization).await,
+            None => self.post_routed(body, content_type, authorization).await,
+        }
+    }
+}
+
 const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
 
 /// An HTTP reply read in full.
-struct Reply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 /// The token of a `WWW-Authenticate: Negotiate <base64>` header.
