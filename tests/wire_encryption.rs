@@ -178,3 +178,22 @@ async fn ntlm_keeps_its_one_connection_on_a_multi_threaded_runtime() {
         assert_eq!(server.ntlm_handshakes(), 1, "tls={tls}: one connection, authenticated once");
     }
 }
+
+#[tokio::test]
+async fn the_pinned_https_connection_verifies_the_certificate_unless_told_not_to() {
+    let given = sim_support::organization(AccessLevel::Allow);
+    let config = PsrpServerConfig::new("127.0.0.1:0".parse().unwrap(), USER, SecretString::from(PASSWORD));
+    let backend: Arc<dyn ExchangeConnector> = Arc::new(given.exchange.connector(DEFAULT_SERVICE_ACCOUNT));
+    let server = PsrpServer::start(config, backend).await.unwrap();
+    let mut client = PsrpConnectorConfig::basic(&server.url(), USER, SecretString::from(""));
+    client.authentication =
+        Authentication::Negotiate { user: USER.to_string(), password: SecretString::from(PASSWORD) };
+    // The server's self-signed certificate is not trusted: no connection.
+    let refused = PsrpConnector::new(client.clone()).open("").await.err().expect("an untrusted certificate");
+    assert!(matches!(&refused, ExchangeError::Unreachable { detail, .. } if detail.contains("TLS")), "{refused:?}");
+    assert_eq!(server.ntlm_handshakes(), 0, "no credentials went to an unverified server");
+    // The admin's explicit TlsVerify=false connects anyway.
+    client.tls_verify = false;
+    let session = PsrpConnector::new(client).open("").await.expect("TlsVerify=false connects");
+    session.close().await.unwrap();
+}
