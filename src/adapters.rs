@@ -24,6 +24,7 @@ use crate::mail::{Mail, MailError, Mailer};
 use crate::sync::engine::EngineConfig;
 use crate::sync::journal::{Journal, LogError};
 use crate::tenant::{Tenant, TenantError, TenantPolicy, TenantSnapshot};
+use crate::wsman::transport::Authentication;
 
 /// The error code a notification gets when the connector has no `<Notification>` account.
 pub const NO_NOTIFICATION_ACCOUNT_CODE: &str = "NoNotificationAccount";
@@ -31,8 +32,7 @@ pub const NO_NOTIFICATION_ACCOUNT_CODE: &str = "NoNotificationAccount";
 /// Why the adapters cannot be built from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterError {
-    /// A setting easgate cannot honour yet (Kerberos, Negotiate). **Handling:** exit 2; the
-    /// admin changes the element named.
+    /// A setting easgate cannot honour. **Handling:** exit 2; the admin changes the element named.
     #[error("Connector {organization} / <{element}>: {message}")]
     Unsupported { organization: String, element: String, message: String },
     /// A secret, certificate or file an adapter needs cannot be read or used. **Handling:**
@@ -129,33 +129,38 @@ pub fn engine_config(connector: &ConnectorConfig) -> EngineConfig {
     }
 }
 
-/// The remote-PowerShell connector of `<Connector>`: Basic authentication over https with the
-/// password from `<PasswordFile>`, `TlsVerify`, `TrustedCaFile`.
+/// The remote-PowerShell connector of `<Connector>` with the password from `<PasswordFile>`,
+/// `TlsVerify`, `TrustedCaFile`: Basic over https; Negotiate (NTLM) or Kerberos over https, or
+/// over plain http with every message sealed (MS-WSMV HTTP message encryption). Kerberos asks
+/// the KDC of the user's realm (`user@REALM`) found in krb5.conf or `SSPI_KDC_URL`; see
+/// `crate::wsman::kerberos`.
 pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, AdapterError> {
     let organization = connector.exchange_organization.clone();
-    if connector.authentication != ExchangeAuthentication::Basic {
-        return Err(AdapterError::Unsupported {
-            organization,
-            element: "Authentication".into(),
-            message: format!(
-                "{} is not implemented by easgate's WinRM client yet; use <Authentication>Basic</Authentication> \
-                 over https with <PasswordFile> (enable Basic on the PowerShell virtual directory)",
-                connector.authentication.as_str()
-            ),
-        });
+    if connector.authentication == ExchangeAuthentication::Kerberos
+        && let Err(error) = crate::wsman::kerberos::split_principal(&connector.user)
+    {
+        return Err(AdapterError::Unsupported { organization, element: "User".into(), message: error.to_string() });
     }
     let unusable = |what: &str, detail: String| AdapterError::Unusable {
         subject: format!("Connector {organization} / {what}"),
         detail,
     };
-    let password_source =
-        connector.password.as_ref().ok_or_else(|| unusable("PasswordFile", "Basic authentication needs it".into()))?;
+    let password_source = connector.password.as_ref().ok_or_else(|| {
+        unusable("PasswordFile", format!("{} authentication needs it", connector.authentication.as_str()))
+    })?;
     let password = password_source.read().map_err(|error| unusable("PasswordFile", error.to_string()))?;
     let mut psrp = PsrpConnectorConfig::basic(
         connector.server_url.as_str(),
         &connector.user,
         SecretString::from(password.expose().to_string()),
     );
+    // The transport seals every message itself when the URL is plain http.
+    let (user, password) = (connector.user.clone(), SecretString::from(password.expose().to_string()));
+    psrp.authentication = match connector.authentication {
+        ExchangeAuthentication::Basic => psrp.authentication,
+        ExchangeAuthentication::Negotiate => Authentication::Negotiate { user, password },
+        ExchangeAuthentication::Kerberos => Authentication::Kerberos { user, password, kdc_url: None },
+    };
     psrp.server_url_template = server_url_template(&connector.server_url);
     psrp.tls_verify = connector.tls_verify;
     if let Some(path) = &connector.trusted_ca_file {
@@ -289,10 +294,30 @@ mod tests {
     }
 
     #[test]
-    fn kerberos_is_a_clear_error_naming_the_element() {
-        let config = connector(CONTOSO);
-        let error = build_exchange(&config.connectors[0]).err().expect("Kerberos is refused").to_string();
-        assert!(error.starts_with("Connector contoso / <Authentication>: Kerberos is not implemented"), "{error}");
+    fn kerberos_needs_a_realm_in_the_user_and_a_password_file() {
+        let bare = CONTOSO.replace(r"CONTOSO\svc", "svc");
+        let error = build_exchange(&connector(&bare).connectors[0]).err().expect("no realm").to_string();
+        assert!(error.starts_with("Connector contoso / <User>: unusable Kerberos user name"), "{error}");
+        let with_realm = CONTOSO.replace(r"CONTOSO\svc", "svc@contoso.com");
+        let error = build_exchange(&connector(&with_realm).connectors[0]).err().expect("no password").to_string();
+        assert_eq!(error, "Connector contoso / PasswordFile: Kerberos authentication needs it");
+    }
+
+    #[test]
+    fn negotiate_needs_a_password_file_and_builds_for_http_and_https() {
+        let plain_http = CONTOSO.replace("https://cas1.contoso.com:8443", "http://cas1.contoso.com:5985");
+        let negotiate = plain_http.replace(">Kerberos<", ">Negotiate<");
+        let error = build_exchange(&connector(&negotiate).connectors[0]).err().expect("no password").to_string();
+        assert_eq!(error, "Connector contoso / PasswordFile: Negotiate authentication needs it");
+
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "s3cret\n").unwrap();
+        let with_password =
+            negotiate.replace("</User>", &format!("</User><PasswordFile>{}</PasswordFile>", secret.path().display()));
+        let built = build_exchange(&connector(&with_password).connectors[0]).expect("Negotiate over http builds");
+        assert_eq!(built.primary_server(), "cas1.contoso.com");
+        let over_https = with_password.replace("http://cas1.contoso.com:5985", "https://cas1.contoso.com");
+        assert!(build_exchange(&connector(&over_https).connectors[0]).is_ok());
     }
 
     #[test]

@@ -79,7 +79,9 @@ async fn a_failed_graph_read_and_an_unsupported_authentication_are_named() {
     bed.graph.add_fault(ScriptedFault::always(FaultTarget::ManagedDevices, FaultKind::NextLinkLoop));
     bed.write_config(
         &bed.config_text()
-            .replace("<Authentication>Basic</Authentication>", "<Authentication>Kerberos</Authentication>"),
+            .replace("<Authentication>Basic</Authentication>", "<Authentication>Kerberos</Authentication>")
+            // Kerberos needs the realm: a bare account name cannot be used.
+            .replace(&format!("<User>{EXCHANGE_USER}</User>"), "<User>svc-easgate</User>"),
     );
     let output = bed.with_config("check", &[]).await;
     assert_exit(&output, 1);
@@ -87,15 +89,14 @@ async fn a_failed_graph_read_and_an_unsupported_authentication_are_named() {
     assert!(failures.contains("FAIL  Tenant / read (http://127.0.0.1:"), "{failures}");
     assert!(failures.contains("managedDevices: page 2 links back to an earlier page"), "{failures}");
     assert!(
-        failures.contains(
-            "FAIL  Exchange contoso / connector: Connector contoso / <Authentication>: Kerberos is not implemented"
-        ),
+        failures
+            .contains("FAIL  Exchange contoso / connector: Connector contoso / <User>: unusable Kerberos user name"),
         "{failures}"
     );
     // `sync` and `run` refuse the same file at once (exit 2), naming the element.
     let output = bed.with_config("sync", &["--full"]).await;
     assert_exit(&output, 2);
-    assert!(stderr(&output).contains("Connector contoso / <Authentication>: Kerberos"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Connector contoso / <User>: unusable Kerberos"), "{}", stderr(&output));
     let output = bed.with_config("run", &[]).await;
     assert_exit(&output, 2);
 }

@@ -41,6 +41,8 @@ pub struct PsrpServerConfig {
     pub tls_host_names: Vec<String>,
     /// Basic credentials to require; `None` accepts anyone.
     pub credentials: Option<(String, SecretString)>,
+    /// Also accept Kerberos tickets for this service (for the account of `credentials`).
+    pub kerberos: Option<crate::wsman::server::KerberosService>,
     /// Shells one user may hold open (Exchange's PowerShellMaxConcurrency default: 18).
     pub max_shells_per_user: usize,
     /// Pipelines one shell may hold (finished ones are released by Signal Terminate).
@@ -60,6 +62,7 @@ impl PsrpServerConfig {
             tls: true,
             tls_host_names: vec!["localhost".to_string(), "127.0.0.1".to_string(), listen.ip().to_string()],
             credentials: Some((user.to_string(), password)),
+            kerberos: None,
             max_shells_per_user: 18,
             max_commands_per_shell: 64,
             protocol_version: ProtocolVersion::V2_3,
@@ -159,6 +162,7 @@ impl PsrpServer {
             tls,
             credentials: config.credentials.clone().map(|(user, password)| BasicCredentials { user, password }),
             max_request_bytes: 4 * 1024 * 1024,
+            kerberos: config.kerberos.clone(),
         };
         let host = Arc::new(ShellHost {
             config,

@@ -1,12 +1,19 @@
 //! NTLM tokens for HTTP `Negotiate` authentication (sspi-rs): the client's NEGOTIATE and
 //! AUTHENTICATE messages, and the server's CHALLENGE and verification (used by the test server).
-//! HTTPS only: the HTTP message encryption plain-HTTP WinRM requires is not implemented.
+//! Once established, either side seals and unseals messages with the session keys (NTLM
+//! sealing: RC4 plus a 16-byte signature), which `crate::wsman::encryption` frames for plain HTTP.
 
 use secrecy::{ExposeSecret, SecretString};
 use sspi::{
-    AuthIdentity, AuthIdentityBuffers, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation, Ntlm,
-    SecurityBuffer, SecurityStatus, ServerRequestFlags, Sspi, SspiEx, SspiImpl, Username,
+    AuthIdentity, AuthIdentityBuffers, BufferType, ClientRequestFlags, CredentialUse, DataRepresentation,
+    EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferRef, SecurityStatus, ServerRequestFlags, Sspi, SspiEx,
+    SspiImpl, Username,
 };
+
+use crate::wsman::encryption::{SealError, SessionSealer};
+
+/// The size of an NTLM message signature (version, checksum, sequence number).
+pub const NTLM_SIGNATURE_BYTES: usize = 16;
 
 /// Why an NTLM step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +84,47 @@ impl NtlmClient {
             .resolve_to_result()
             .map_err(failed)?;
         Ok(output.pop().map(|buffer| buffer.buffer).unwrap_or_default())
+    }
+}
+
+/// Seals `plaintext` with the established context: the signature and the ciphertext.
+fn seal(ntlm: &mut Ntlm, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError> {
+    let mut signature = vec![0u8; NTLM_SIGNATURE_BYTES];
+    let mut data = plaintext.to_vec();
+    let mut buffers = [SecurityBufferRef::token_buf(&mut signature), SecurityBufferRef::data_buf(&mut data)];
+    ntlm.encrypt_message(EncryptionFlags::empty(), &mut buffers).map_err(|error| SealError::Seal(error.to_string()))?;
+    Ok((signature, data))
+}
+
+/// Checks the signature over and decrypts `ciphertext` with the established context.
+fn unseal(ntlm: &mut Ntlm, signature: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+    if signature.len() != NTLM_SIGNATURE_BYTES {
+        return Err(SealError::SignatureLength { expected: NTLM_SIGNATURE_BYTES, got: signature.len() });
+    }
+    let mut token = signature.to_vec();
+    let mut data = ciphertext.to_vec();
+    let mut buffers = [SecurityBufferRef::token_buf(&mut token), SecurityBufferRef::data_buf(&mut data)];
+    ntlm.decrypt_message(&mut buffers).map_err(|error| SealError::Unseal(error.to_string()))?;
+    Ok(data)
+}
+
+impl SessionSealer for NtlmClient {
+    fn seal(&mut self, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError> {
+        seal(&mut self.ntlm, plaintext)
+    }
+
+    fn unseal(&mut self, signature: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+        unseal(&mut self.ntlm, signature, ciphertext)
+    }
+}
+
+impl SessionSealer for NtlmServer {
+    fn seal(&mut self, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError> {
+        seal(&mut self.ntlm, plaintext)
+    }
+
+    fn unseal(&mut self, signature: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, SealError> {
+        unseal(&mut self.ntlm, signature, ciphertext)
     }
 }
 

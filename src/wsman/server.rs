@@ -1,7 +1,9 @@
 //! The HTTP(S) side of a WS-Management server (axum on hyper, rustls): accepts POSTed envelopes
 //! on any path, checks Basic credentials, parses the envelope and hands it to a handler, and
-//! writes its reply or fault the way WinRM does (faults with HTTP 500). Bounded connections,
-//! bounded bodies, graceful shutdown.
+//! writes its reply or fault the way WinRM does (faults with HTTP 500). Over plain HTTP a
+//! connection NTLM authenticated must send sealed bodies (MS-WSMV 2.2.9.1, like a WinRM
+//! listener with AllowUnencrypted=false) and gets sealed replies. Bounded connections, bounded
+//! bodies, graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 
+use crate::wsman::encryption::SessionSealer;
+use crate::wsman::encryption::{ENCRYPTED_CONTENT_TYPE, is_encrypted_content_type, open_body, seal_body};
 use crate::wsman::fault::WsmanFault;
+use crate::wsman::kerberos::KerberosAcceptor;
+use crate::wsman::keytab::KeytabEntry;
 use crate::wsman::ntlm::{NtlmServer, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
 use crate::wsman::response::fault_envelope;
@@ -63,6 +69,15 @@ pub struct BasicCredentials {
     pub password: SecretString,
 }
 
+/// The Kerberos service the server accepts tickets for.
+#[derive(Debug, Clone)]
+pub struct KerberosService {
+    /// `HTTP/<host>`, the principal clients ask the KDC a ticket for.
+    pub service_principal: String,
+    /// The service's keys (from its keytab).
+    pub keys: Vec<KeytabEntry>,
+}
+
 /// How to listen.
 #[derive(Debug, Clone)]
 pub struct WsmanServerConfig {
@@ -73,6 +88,8 @@ pub struct WsmanServerConfig {
     pub credentials: Option<BasicCredentials>,
     /// The largest request body accepted (MaxEnvelopeSize is at most a few hundred KB).
     pub max_request_bytes: usize,
+    /// Accept Kerberos tickets (in the Negotiate scheme) for the account of `credentials`.
+    pub kerberos: Option<KerberosService>,
 }
 
 /// Why the server could not start.
@@ -127,6 +144,7 @@ impl Drop for RunningServer {
 struct ServerState {
     handler: Arc<dyn WsmanHandler>,
     credentials: Option<BasicCredentials>,
+    kerberos: Option<Arc<KerberosService>>,
     max_request_bytes: usize,
     scheme: &'static str,
     ntlm_handshakes: Arc<AtomicU64>,
@@ -149,6 +167,7 @@ pub async fn serve(
     let state = ServerState {
         handler,
         credentials: config.credentials.clone(),
+        kerberos: config.kerberos.clone().map(Arc::new),
         max_request_bytes: config.max_request_bytes,
         scheme: if acceptor.is_some() { "https" } else { "http" },
         ntlm_handshakes: Arc::new(AtomicU64::new(0)),
@@ -213,10 +232,23 @@ async fn handle_request(
     connection: Option<axum::Extension<Arc<Mutex<ConnectionAuth>>>>,
     request: Request,
 ) -> Response {
-    let (parts, body) = request.into_parts();
     let connection = connection.map(|axum::Extension(connection)| connection).unwrap_or_default();
-    let user = match authenticate(&state, &connection, &parts.headers) {
-        Ok(user) => user,
+    let mut response = handle_authenticated(&state, &connection, request).await;
+    // Kerberos' mutual authentication: the AP-REP goes back with the first answer.
+    let reply_token = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).reply_token.take();
+    if let Some(token) = reply_token {
+        let value = format!("Negotiate {}", base64::engine::general_purpose::STANDARD.encode(token));
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+async fn handle_authenticated(state: &ServerState, connection: &Mutex<ConnectionAuth>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (user, scheme) = match authenticate(state, connection, &parts.headers) {
+        Ok(authenticated) => authenticated,
         Err(response) => return *response,
     };
     if parts.method != axum::http::Method::POST {
@@ -226,7 +258,48 @@ async fn handle_request(
         Ok(bytes) => bytes,
         Err(_) => return plain_status(StatusCode::PAYLOAD_TOO_LARGE, "request larger than MaxEnvelopeSize allows"),
     };
-    let envelope = match parse_envelope(&bytes) {
+    if scheme != AuthScheme::Connection || state.scheme != "http" {
+        return serve_envelope(state, &parts, user, &bytes).await;
+    }
+    // NTLM or Kerberos over plain HTTP: the handshake's own POST is empty; everything else
+    // must be sealed.
+    if bytes.is_empty() {
+        return plain_status(StatusCode::OK, "");
+    }
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    if !is_encrypted_content_type(content_type) {
+        return plain_status(
+            StatusCode::BAD_REQUEST,
+            "unencrypted message refused: this listener requires HTTP message encryption (AllowUnencrypted=false)",
+        );
+    }
+    let opened = {
+        let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match connection.session.as_mut() {
+            Some(session) => open_body(session.as_mut(), content_type, &bytes),
+            None => return *unauthorized(None),
+        }
+    };
+    let plaintext = match opened {
+        Ok(plaintext) => plaintext,
+        Err(error) => {
+            // A context that failed to unseal is out of step for good: authenticate again.
+            *connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = ConnectionAuth::default();
+            return plain_status(StatusCode::BAD_REQUEST, &error.to_string());
+        }
+    };
+    let response = serve_envelope(state, &parts, user, &plaintext).await;
+    seal_response(connection, response).await
+}
+
+/// Parses an envelope, hands it to the handler and writes its reply or fault.
+async fn serve_envelope(
+    state: &ServerState,
+    parts: &axum::http::request::Parts,
+    user: String,
+    bytes: &[u8],
+) -> Response {
+    let envelope = match parse_envelope(bytes) {
         Ok(envelope) => envelope,
         Err(error) => {
             let fault = WsmanFault {
@@ -257,6 +330,48 @@ async fn handle_request(
     }
 }
 
+/// Seals a SOAP reply (envelope or fault) with the connection's session; bare statuses go as
+/// they are, as IIS sends them.
+async fn seal_response(connection: &Mutex<ConnectionAuth>, response: Response) -> Response {
+    let is_soap = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/soap+xml"));
+    if !is_soap {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Our own reply, already in memory.
+    let Ok(plaintext) = axum::body::to_bytes(body, usize::MAX).await else {
+        return plain_status(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the reply");
+    };
+    let sealed = {
+        let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match connection.session.as_mut() {
+            Some(session) => seal_body(session.as_mut(), &plaintext),
+            None => return *unauthorized(None),
+        }
+    };
+    match sealed {
+        Ok(sealed) => {
+            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ENCRYPTED_CONTENT_TYPE));
+            Response::from_parts(parts, Body::from(sealed))
+        }
+        Err(error) => plain_status(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+    }
+}
+
+/// How a request proved who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthScheme {
+    /// No credentials are checked.
+    Anyone,
+    Basic,
+    /// NTLM or Kerberos, on this request or earlier on the connection.
+    Connection,
+}
+
 /// What a connection has proven so far.
 #[derive(Default)]
 pub struct ConnectionAuth {
@@ -264,6 +379,10 @@ pub struct ConnectionAuth {
     user: Option<String>,
     /// An NTLM handshake waiting for its AUTHENTICATE.
     pending: Option<NtlmServer>,
+    /// The established NTLM or Kerberos context, which seals and unseals the bodies over plain HTTP.
+    session: Option<Box<dyn SessionSealer + Send>>,
+    /// A token for the next answer's `WWW-Authenticate` (Kerberos' AP-REP).
+    reply_token: Option<Vec<u8>>,
 }
 
 /// A 401 offering both schemes, or carrying an NTLM challenge.
@@ -285,13 +404,13 @@ fn unauthorized(negotiate: Option<&[u8]>) -> Box<Response> {
     Box::new(response)
 }
 
-/// The authenticated user (Basic per request, NTLM per connection), or the 401 to send.
+/// The authenticated user and how (Basic per request, NTLM per connection), or the 401 to send.
 fn authenticate(
     state: &ServerState,
     connection: &Mutex<ConnectionAuth>,
     headers: &HeaderMap,
-) -> Result<String, Box<Response>> {
-    let Some(expected) = &state.credentials else { return Ok(String::new()) };
+) -> Result<(String, AuthScheme), Box<Response>> {
+    let Some(expected) = &state.credentials else { return Ok((String::new(), AuthScheme::Anyone)) };
     let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let authorization = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
     if let Some(encoded) = authorization.and_then(|value| value.strip_prefix("Basic ")) {
@@ -303,10 +422,14 @@ fn authenticate(
             return Err(unauthorized(None));
         };
         let accepted = user.eq_ignore_ascii_case(&expected.user) && password == expected.password.expose_secret();
-        return if accepted { Ok(user.to_string()) } else { Err(unauthorized(None)) };
+        return if accepted { Ok((user.to_string(), AuthScheme::Basic)) } else { Err(unauthorized(None)) };
     }
     if let Some(encoded) = authorization.and_then(|value| value.strip_prefix("Negotiate ")) {
         let token = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| unauthorized(None))?;
+        // A krb5 GSS token (an AP-REQ) starts with the ASN.1 application tag 0x60.
+        if let (Some(kerberos), Some(0x60)) = (&state.kerberos, token.first()) {
+            return accept_kerberos(kerberos, &mut connection, &expected.user, &token);
+        }
         // NTLMSSP message type: 1 = NEGOTIATE, 3 = AUTHENTICATE (after the 8-byte signature).
         match token.get(8..12) {
             Some([1, 0, 0, 0]) => {
@@ -323,13 +446,42 @@ fn authenticate(
                     unauthorized(None)
                 })?;
                 connection.user = Some(user.clone());
+                connection.session = Some(Box::new(server));
                 state.ntlm_handshakes.fetch_add(1, Ordering::Relaxed);
-                return Ok(user);
+                return Ok((user, AuthScheme::Connection));
             }
             _ => return Err(unauthorized(None)),
         }
     }
-    connection.user.clone().ok_or_else(|| unauthorized(None))
+    connection.user.clone().map(|user| (user, AuthScheme::Connection)).ok_or_else(|| unauthorized(None))
+}
+
+/// Accepts a Kerberos AP-REQ for the one account allowed; the AP-REP waits in `reply_token`.
+fn accept_kerberos(
+    kerberos: &KerberosService,
+    connection: &mut ConnectionAuth,
+    expected_user: &str,
+    token: &[u8],
+) -> Result<(String, AuthScheme), Box<Response>> {
+    let refused = |error: crate::wsman::kerberos::KerberosError| {
+        tracing::debug!(%error, "Kerberos authentication refused");
+        unauthorized(None)
+    };
+    let mut acceptor = KerberosAcceptor::new(&kerberos.keys, &kerberos.service_principal).map_err(refused)?;
+    let (user, ap_reply) = acceptor.accept(token).map_err(refused)?;
+    // The configured user may be written DOMAIN\user or user@REALM.
+    let expected_account = match expected_user.rsplit_once('@') {
+        Some((account, _)) => account.to_string(),
+        None => split_user(expected_user).0,
+    };
+    if !user.eq_ignore_ascii_case(&expected_account) {
+        tracing::debug!(user, "Kerberos ticket for another account");
+        return Err(unauthorized(None));
+    }
+    connection.user = Some(user.clone());
+    connection.session = Some(Box::new(acceptor));
+    connection.reply_token = Some(ap_reply);
+    Ok((user, AuthScheme::Connection))
 }
 
 fn soap_reply(status: StatusCode, xml: String) -> Response {
