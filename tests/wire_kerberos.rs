@@ -126,6 +126,13 @@ async fn the_configured_connector_finds_the_kdc_by_realm(given: &sim_support::Gi
 
 #[tokio::test]
 async fn kerberos_from_a_real_kdc_runs_cmdlets_over_http_sealed_and_over_https() {
+    // CI (.ci/run) installs MIT Kerberos and sets EASGATE_KERBEROS_TESTS=1, so there the test
+    // always runs and a missing KDC fails it. On a developer's machine without the packages
+    // it says so loudly instead of failing the README's test command.
+    if !kdc_support::installed() && std::env::var_os("EASGATE_KERBEROS_TESTS").is_none() {
+        eprintln!("SKIPPED: MIT Kerberos is not installed ({}); .ci/run installs it", kdc_support::PACKAGES);
+        return;
+    }
     let kdc = TestKdc::start(&user(), PASSWORD);
     // How sspi finds a realm's KDC without a URL in the configuration; set before any other
     // thread of this binary (which has this one test) can read the environment.

@@ -117,7 +117,8 @@ pub struct ConnectorConfig {
     pub server_url: Url,
     pub authentication: ExchangeAuthentication,
     pub user: String,
-    /// Required for Basic; optional for Kerberos/Negotiate (a keytab or ticket cache may do).
+    /// Required by every authentication easgate builds (Basic, NTLM, Kerberos); building the
+    /// connector without it is an error naming `<PasswordFile>`.
     pub password: Option<SecretSource>,
     pub is_cas_failover_enabled: bool,
     pub enable_parallel_command_support: bool,

@@ -1,5 +1,5 @@
 //! A throwaway MIT Kerberos realm for tests: a KDC started from the Debian packages
-//! (`apt-get install -y krb5-kdc krb5-admin-server krb5-user`) listening on 127.0.0.1 only,
+//! (`apt-get install -y krb5-kdc krb5-admin-server`) listening on 127.0.0.1 only,
 //! with a user that needs pre-authentication (as in Active Directory) and a keytab for
 //! `HTTP/localhost`. Stopped, and its files removed, when dropped.
 
@@ -11,7 +11,15 @@ use std::time::{Duration, Instant};
 
 pub const REALM: &str = "EASGATE.TEST";
 pub const SERVICE_PRINCIPAL: &str = "HTTP/localhost";
-const PACKAGES: &str = "apt-get install -y krb5-kdc krb5-admin-server krb5-user";
+pub const PACKAGES: &str = "apt-get install -y krb5-kdc krb5-admin-server";
+/// The programs the test realm needs.
+const TOOLS: [&str; 3] = ["krb5kdc", "kdb5_util", "kadmin.local"];
+const TOOL_DIRECTORIES: [&str; 5] = ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin"];
+
+/// Whether MIT Kerberos' KDC programs are on this machine.
+pub fn installed() -> bool {
+    TOOLS.iter().all(|name| TOOL_DIRECTORIES.iter().any(|directory| Path::new(directory).join(name).exists()))
+}
 
 pub struct TestKdc {
     pub port: u16,
@@ -20,7 +28,7 @@ pub struct TestKdc {
 }
 
 fn tool(name: &str) -> PathBuf {
-    for directory in ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin"] {
+    for directory in TOOL_DIRECTORIES {
         let path = Path::new(directory).join(name);
         if path.exists() {
             return path;
