@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::clock::Clock;
-use crate::config::model::{Config, ConnectorConfig, ExchangeAuthentication, PolicySource, TenantSource};
+use crate::config::model::{Config, ConnectorConfig, ExchangeAuthentication, PolicySource, ProxyConfig, TenantSource};
 use crate::domain::Event;
 use crate::domain::event::ConnectorRegistered;
 use crate::ews::EwsMailer;
@@ -24,6 +24,7 @@ use crate::mail::{Mail, MailError, Mailer};
 use crate::sync::engine::EngineConfig;
 use crate::sync::journal::{Journal, LogError};
 use crate::tenant::{Tenant, TenantError, TenantPolicy, TenantSnapshot};
+use crate::wsman::proxy::ProxySettings;
 
 /// The error code a notification gets when the connector has no `<Notification>` account.
 pub const NO_NOTIFICATION_ACCOUNT_CODE: &str = "NoNotificationAccount";
@@ -166,7 +167,21 @@ pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, Adap
         })?;
         psrp.extra_root_certificate_pem = Some(pem);
     }
+    if let Some(proxy) = &connector.proxy {
+        psrp.proxy = Some(proxy_settings(proxy).map_err(|detail| unusable("Proxy", detail))?);
+    }
     Ok(PsrpConnector::new(psrp))
+}
+
+/// The WinRM transport's proxy from `<Proxy Url User PasswordFile>`, the password read now.
+fn proxy_settings(proxy: &ProxyConfig) -> Result<ProxySettings, String> {
+    let password = match &proxy.password {
+        Some(source) => {
+            Some(SecretString::from(source.read().map_err(|error| error.to_string())?.expose().to_string()))
+        }
+        None => None,
+    };
+    Ok(ProxySettings { url: proxy.url.to_string(), user: proxy.user.clone(), password })
 }
 
 /// The endpoint of another Client Access Server: the primary's URL with its host replaced by

@@ -6,6 +6,7 @@ pub mod fault;
 pub mod names;
 pub mod ntlm;
 pub mod parse;
+pub mod proxy;
 pub mod request;
 pub mod response;
 pub mod server;
