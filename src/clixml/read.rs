@@ -140,6 +140,9 @@ struct Attributes {
 
 impl<'x> Parser<'x> {
     fn new(xml: &'x str, track_references: bool) -> Parser<'x> {
+        // quick-xml skips a leading BOM without counting it in its offsets; without it here,
+        // the reader's offsets index `xml` exactly (raw `<TN>` content is sliced by them).
+        let xml = xml.strip_prefix('\u{FEFF}').unwrap_or(xml);
         let mut reader = Reader::from_str(xml);
         reader.config_mut().check_end_names = true;
         let objects_by_ref = track_references.then(FxHashMap::default);

@@ -191,6 +191,16 @@ mod tests {
     }
 
     #[test]
+    fn a_text_that_starts_with_a_byte_order_mark_reads_the_same() {
+        let xml = r#"<Obj RefId="0"><TN RefId="0"><T>Bom.First</T><T>System.Object</T></TN><S>x</S></Obj>"#;
+        let with_mark = format!("\u{FEFF}{xml}");
+        for _ in 0..2 {
+            assert_eq!(parse_value(&with_mark).unwrap(), parse_value(xml).unwrap());
+            assert_eq!(type_names_of(&with_mark), vec!["Bom.First", "System.Object"]);
+        }
+    }
+
+    #[test]
     fn content_seen_before_followed_by_more_is_still_checked() {
         let good = r#"<Obj><TN RefId="0"><T>A</T></TN></Obj>"#;
         assert_eq!(type_names_of(good), vec!["A"]);
