@@ -14,6 +14,10 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use daemon_support::*;
 use easgate::domain::vocabulary::AccessLevel;
+use easgate::wsman::WsmanError;
+use easgate::wsman::proxy::ProxySettings;
+use easgate::wsman::transport::{Authentication, HttpTransport, TransportConfig};
+use secrecy::SecretString;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -88,15 +92,16 @@ async fn serve(mut client: TcpStream, routes: &HashMap<u16, u16>, expected: &str
         .filter_map(|line| line.split_once(':'))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("proxy-authorization"))
         .map(|(_, value)| value.trim().to_string());
-    let target = match request_line.as_slice() {
-        ["CONNECT", target, _] => target.to_string(),
-        _ => return reply(&mut client, "405 Method Not Allowed").await,
-    };
     if authorization.as_deref() != Some(expected) {
         log.lock().unwrap().refused += 1;
         let refusal = "407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"easgate-test\"";
         return reply(&mut client, refusal).await;
     }
+    let target = match request_line.as_slice() {
+        ["CONNECT", target, _] => target.to_string(),
+        // Forwarding plain http requests is not needed: Exchange is reached over https.
+        _ => return reply(&mut client, "405 Method Not Allowed").await,
+    };
     // Only loopback: the test never touches the network.
     let Some(port) = target.strip_prefix("127.0.0.1:").and_then(|port| port.parse::<u16>().ok()) else {
         return reply(&mut client, "403 Forbidden").await;
@@ -223,4 +228,29 @@ async fn wrong_proxy_credentials_fail_with_one_line_naming_the_proxy_and_change_
     let reason = status["connectors"][0]["statusReason"].as_str().unwrap_or("");
     assert_eq!(status["connectors"][0]["status"], "disconnected", "{status:#}");
     assert!(reason.contains(&expected), "{reason}");
+}
+
+/// A plain http endpoint is reached by sending the request itself to the proxy, which answers
+/// 407 as an ordinary reply when the credentials are wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_endpoint_behind_a_refusing_proxy_gives_proxy_refused() {
+    let proxy = ConnectProxy::start(HashMap::new()).await;
+    let url = format!("http://127.0.0.1:{}/PowerShell/", closed_port());
+    let transport = |password: &str| {
+        let settings = ProxySettings {
+            url: proxy.url(),
+            user: Some(PROXY_USER.to_string()),
+            password: Some(SecretString::from(password.to_string())),
+        };
+        let config = TransportConfig { proxy: Some(settings), ..TransportConfig::default() };
+        let authentication =
+            Authentication::Basic { user: EXCHANGE_USER.to_string(), password: SecretString::from(EXCHANGE_PASSWORD) };
+        HttpTransport::new(&url, authentication, &config).expect("transport")
+    };
+    let refused = transport("wrong").exchange("<s:Envelope/>".to_string()).await.err();
+    assert_eq!(refused, Some(WsmanError::ProxyRefused { proxy: proxy.url() }));
+    // With the right credentials the request reaches the proxy's own answer (it only tunnels).
+    let passed = transport(PROXY_PASSWORD).exchange("<s:Envelope/>".to_string()).await.err();
+    assert!(matches!(passed, Some(WsmanError::Http { status: 405, .. })), "{passed:?}");
+    assert_eq!(proxy.refused(), 1);
 }
