@@ -25,7 +25,8 @@ fn enum_value(type_name: &str, text: &str, number: i32) -> PsValue {
             "Deserialized.System.Enum".to_string(),
             "Deserialized.System.ValueType".to_string(),
             "Deserialized.System.Object".to_string(),
-        ],
+        ]
+        .into(),
         to_string: Some(text.to_string()),
         value: Some(PsValue::I32(number)),
         ..PsObject::default()
@@ -43,7 +44,8 @@ fn device(index: usize) -> PsValue {
             "Deserialized.Microsoft.Exchange.Data.Directory.ADObject".to_string(),
             "Deserialized.Microsoft.Exchange.Data.Directory.ConfigurableObject".to_string(),
             "Deserialized.System.Object".to_string(),
-        ],
+        ]
+        .into(),
         to_string: Some(format!("ExchangeActiveSyncDevices\\Android§ANDROIDC{index:010}")),
         properties: vec![
             ("FriendlyName".to_string(), text(format!("Pixel {}", index % 9))),

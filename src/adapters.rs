@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::clock::Clock;
-use crate::config::model::{Config, ConnectorConfig, ExchangeAuthentication, PolicySource, TenantSource};
+use crate::config::model::{Config, ConnectorConfig, ExchangeAuthentication, PolicySource, ProxyConfig, TenantSource};
 use crate::domain::Event;
 use crate::domain::event::ConnectorRegistered;
 use crate::ews::EwsMailer;
@@ -24,6 +24,7 @@ use crate::mail::{Mail, MailError, Mailer};
 use crate::sync::engine::EngineConfig;
 use crate::sync::journal::{Journal, LogError};
 use crate::tenant::{Tenant, TenantError, TenantPolicy, TenantSnapshot};
+use crate::wsman::proxy::ProxySettings;
 use crate::wsman::transport::Authentication;
 
 /// The error code a notification gets when the connector has no `<Notification>` account.
@@ -171,7 +172,31 @@ pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, Adap
         })?;
         psrp.extra_root_certificate_pem = Some(pem);
     }
+    if let Some(proxy) = &connector.proxy {
+        if connector.authentication != ExchangeAuthentication::Basic {
+            // NTLM and Kerberos keep one pinned connection per session, which does not yet tunnel
+            // through a proxy: refuse rather than silently go around the admin's proxy.
+            let message = format!(
+                "a <Proxy> for WinRM works with Basic authentication only so far, not {}; \
+                 let easgate reach Exchange directly, or use Basic over https",
+                connector.authentication.as_str()
+            );
+            return Err(AdapterError::Unsupported { organization, element: "Proxy".into(), message });
+        }
+        psrp.proxy = Some(proxy_settings(proxy).map_err(|detail| unusable("Proxy", detail))?);
+    }
     Ok(PsrpConnector::new(psrp))
+}
+
+/// The WinRM transport's proxy from `<Proxy Url User PasswordFile>`, the password read now.
+fn proxy_settings(proxy: &ProxyConfig) -> Result<ProxySettings, String> {
+    let password = match &proxy.password {
+        Some(source) => {
+            Some(SecretString::from(source.read().map_err(|error| error.to_string())?.expose().to_string()))
+        }
+        None => None,
+    };
+    Ok(ProxySettings { url: proxy.url.to_string(), user: proxy.user.clone(), password })
 }
 
 /// The endpoint of another Client Access Server: the primary's URL with its host replaced by
@@ -318,6 +343,21 @@ mod tests {
         assert_eq!(built.primary_server(), "cas1.contoso.com");
         let over_https = with_password.replace("http://cas1.contoso.com:5985", "https://cas1.contoso.com");
         assert!(build_exchange(&connector(&over_https).connectors[0]).is_ok());
+    }
+
+    #[test]
+    fn a_winrm_proxy_with_negotiate_is_refused_not_bypassed() {
+        let secret = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(secret.path(), "s3cret\n").unwrap();
+        let negotiate = CONTOSO.replace(">Kerberos<", ">Negotiate<").replace(
+            "</User>",
+            &format!(
+                "</User><PasswordFile>{}</PasswordFile><Proxy Url=\"http://proxy.contoso.com:3128\"/>",
+                secret.path().display()
+            ),
+        );
+        let error = build_exchange(&connector(&negotiate).connectors[0]).err().expect("refused").to_string();
+        assert!(error.starts_with("Connector contoso / <Proxy>: a <Proxy> for WinRM works with Basic"), "{error}");
     }
 
     #[test]

@@ -92,7 +92,14 @@ fn value() -> impl Strategy<Value = PsValue> {
             container,
         )
             .prop_map(|(type_names, to_string, value, properties, members, container)| {
-                PsValue::Object(Box::new(PsObject { type_names, to_string, value, properties, members, container }))
+                PsValue::Object(Box::new(PsObject {
+                    type_names: type_names.into(),
+                    to_string,
+                    value,
+                    properties,
+                    members,
+                    container,
+                }))
             })
     })
 }

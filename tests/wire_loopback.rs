@@ -33,7 +33,8 @@ struct FakeBackend {
 
 fn device(index: usize) -> PsValue {
     PsValue::Object(Box::new(PsObject {
-        type_names: vec!["Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.MobileDevice".to_string()],
+        type_names: vec!["Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.MobileDevice".to_string()]
+            .into(),
         to_string: Some(format!("device {index}")),
         properties: vec![
             ("DeviceId".to_string(), PsValue::String(format!("ANDROIDC{index:08}<&>\"_x0041_"))),

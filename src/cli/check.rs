@@ -271,6 +271,7 @@ fn exchange_fix(error: &ExchangeError) -> &'static str {
         ExchangeError::Unauthorized { .. } => {
             "check <User> and <PasswordFile>, and that Basic authentication is enabled on the PowerShell virtual directory"
         }
+        ExchangeError::ProxyRefused { .. } => "check <Proxy User> and its PasswordFile",
         ExchangeError::Unreachable { .. } | ExchangeError::Timeout { .. } => {
             "check <ServerUrl> (host, port, /PowerShell/), DNS and the firewall; for certificate errors <TrustedCaFile>"
         }
@@ -286,13 +287,6 @@ async fn check_exchange(list: &mut Checklist, connector: &ConnectorConfig) {
         Ok(exchange) => exchange,
         Err(error) => return list.fail(format!("{subject} / connector"), error.to_string(), "fix the element named"),
     };
-    if connector.proxy.is_some() {
-        list.warn(
-            format!("{subject} / Proxy"),
-            "used for EWS only: remote PowerShell connects to <ServerUrl> directly",
-            "make sure this machine reaches the CAS without the proxy",
-        );
-    }
     let primary = crate::exchange::ExchangeConnector::primary_server(&exchange);
     let mut session = match crate::exchange::ExchangeConnector::open(&exchange, &primary).await {
         Ok(session) => session,

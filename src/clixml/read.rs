@@ -2,8 +2,9 @@
 //! with no intermediate document tree. `<TNRef>` and `<Ref>` back-references are resolved.
 //!
 //! A PSRP message carries one value; an `Export-Clixml` file carries an `<Objs>` list. Both are
-//! read here. Objects and type lists are copied for `<Ref>`/`<TNRef>` only on a second pass,
-//! taken when the first meets a back-reference: most messages have none, so they never clone.
+//! read here. Objects are copied for `<Ref>` only on a second pass, taken when the first meets a
+//! back-reference: most messages have none, so they never clone. Type-name lists are shared
+//! (`Arc`), within a text and, for lists seen before, across texts (see `read/type_names.rs`).
 
 use std::borrow::Cow;
 
@@ -13,7 +14,9 @@ use rustc_hash::FxHashMap;
 
 use crate::clixml::escape;
 use crate::clixml::primitive::{primitive_from_text, primitive_kind};
-use crate::clixml::value::{Container, PsObject, PsValue};
+use crate::clixml::value::{Container, PsObject, PsValue, TypeNames};
+
+mod type_names;
 
 /// How deep objects and containers may nest. PowerShell's remoting serialises to depth 1-2 and
 /// Exchange objects nest a few levels; anything deeper is hostile input meant to exhaust the stack.
@@ -116,8 +119,10 @@ enum Item<'x> {
 
 struct Parser<'x> {
     reader: Reader<&'x [u8]>,
+    /// The whole text, for slicing out raw `<TN>` content.
+    xml: &'x str,
     /// `<TN RefId>` -> its type names, for `<TNRef>`; `None` while references are not tracked.
-    type_names_by_ref: Option<FxHashMap<String, Vec<String>>>,
+    type_names_by_ref: Option<FxHashMap<String, TypeNames>>,
     /// `<Obj RefId>` -> a copy, for `<Ref>`; `None` while references are not tracked.
     objects_by_ref: Option<FxHashMap<String, PsValue>>,
     /// One reusable buffer per nesting depth for members being read, so that each object's
@@ -135,11 +140,21 @@ struct Attributes {
 
 impl<'x> Parser<'x> {
     fn new(xml: &'x str, track_references: bool) -> Parser<'x> {
+        // quick-xml skips a leading BOM without counting it in its offsets; without it here,
+        // the reader's offsets index `xml` exactly (raw `<TN>` content is sliced by them).
+        let xml = xml.strip_prefix('\u{FEFF}').unwrap_or(xml);
         let mut reader = Reader::from_str(xml);
         reader.config_mut().check_end_names = true;
         let objects_by_ref = track_references.then(FxHashMap::default);
         let type_names_by_ref = track_references.then(FxHashMap::default);
-        Parser { reader, type_names_by_ref, objects_by_ref, member_buffers: Vec::new(), type_name_buffer: Vec::new() }
+        Parser {
+            reader,
+            xml,
+            type_names_by_ref,
+            objects_by_ref,
+            member_buffers: Vec::new(),
+            type_name_buffer: Vec::new(),
+        }
     }
 
     fn offset(&self) -> u64 {
@@ -394,58 +409,6 @@ impl<'x> Parser<'x> {
         }
     }
 
-    fn read_type_names(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Vec<String>, ClixmlError> {
-        let ref_id = self.attributes(start)?.ref_id;
-        let mut type_names = std::mem::take(&mut self.type_name_buffer);
-        type_names.clear();
-        if !empty {
-            // Bounded by the input.
-            loop {
-                match self.next_item("<TN>")? {
-                    Item::Start(child) if child.local_name().as_ref() == "T" => {
-                        type_names.push(self.read_text(&child, false)?.into_owned())
-                    }
-                    Item::Empty(child) if child.local_name().as_ref() == "T" => type_names.push(String::new()),
-                    Item::Start(child) | Item::Empty(child) => {
-                        return Err(ClixmlError::UnexpectedElement {
-                            element: child.local_name().as_ref().to_string(),
-                            context: "<TN>",
-                            offset: self.offset(),
-                        });
-                    }
-                    Item::End => break,
-                    Item::Eof => {
-                        return Err(ClixmlError::Truncated { element: "TN".to_string(), offset: self.offset() });
-                    }
-                }
-            }
-        }
-        // Moved into a list of exactly the right size; the buffer keeps its capacity.
-        let mut exact = Vec::with_capacity(type_names.len());
-        exact.append(&mut type_names);
-        self.type_name_buffer = type_names;
-        if let (Some(type_names_by_ref), Some(ref_id)) = (self.type_names_by_ref.as_mut(), ref_id) {
-            type_names_by_ref.insert(ref_id, exact.clone());
-        }
-        Ok(exact)
-    }
-
-    fn resolve_type_names(&mut self, start: &BytesStart<'x>, empty: bool) -> Result<Vec<String>, ClixmlError> {
-        let offset = self.offset();
-        let ref_id = self.attributes(start)?.ref_id.unwrap_or_default();
-        let known =
-            self.type_names_by_ref.as_ref().and_then(|type_names_by_ref| type_names_by_ref.get(ref_id.as_str()));
-        let type_names = known.cloned().ok_or_else(|| ClixmlError::UnknownRef {
-            element: "TNRef",
-            ref_id: ref_id.to_string(),
-            offset,
-        })?;
-        if !empty {
-            self.skip_to_end(start)?;
-        }
-        Ok(type_names)
-    }
-
     fn read_members(
         &mut self,
         empty: bool,
@@ -571,7 +534,7 @@ mod tests {
         let value = parse_value(xml).unwrap();
         let object = value.as_object().unwrap();
         assert_eq!(object.text("A").as_deref(), Some("Allowed"));
-        assert_eq!(object.get("B").unwrap().as_object().unwrap().type_names, vec!["E", "System.Enum"]);
+        assert_eq!(*object.get("B").unwrap().as_object().unwrap().type_names, ["E", "System.Enum"]);
         assert_eq!(object.get("C"), object.get("A"));
     }
 

@@ -4,6 +4,12 @@
 //! This module is pure data; `read` and `write` turn it into and out of XML. The Exchange cmdlet
 //! layer maps its typed results to and from these values.
 
+use std::sync::Arc;
+
+/// A type-name list (`<TN>`): most derived type first. Shared, because many objects carry the
+/// same one (a reply of 100,000 devices carries a handful of distinct lists).
+pub type TypeNames = Arc<[String]>;
+
 /// A PowerShell value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PsValue {
@@ -63,7 +69,7 @@ pub enum PsValue {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PsObject {
     /// `<TN>`: most derived type first. Deserialised objects carry the `Deserialized.` prefix.
-    pub type_names: Vec<String>,
+    pub type_names: TypeNames,
     /// `<ToString>`
     pub to_string: Option<String>,
     /// The value the object wraps, if any: a primitive (an enum's `<I32>`, a string's `<S>`) or,

@@ -206,7 +206,7 @@ mod tests {
 
     fn enum_object(type_name: &str, text: &str, number: i32) -> PsValue {
         PsValue::Object(Box::new(PsObject {
-            type_names: vec![type_name.to_string(), "System.Enum".to_string()],
+            type_names: vec![type_name.to_string(), "System.Enum".to_string()].into(),
             to_string: Some(text.to_string()),
             value: Some(PsValue::I32(number)),
             ..PsObject::default()

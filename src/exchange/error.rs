@@ -33,6 +33,10 @@ pub enum ExchangeError {
     /// HTTP 401/403 or a refused credential. **Handling:** stop; the connector is disconnected.
     #[error("Exchange refused the credentials: {detail}")]
     Unauthorized { detail: String },
+    /// The HTTP proxy in front of Exchange (`<Connector><Proxy>`) refused its credentials (407).
+    /// **Handling:** stop, like `Unauthorized`; the connector is disconnected.
+    #[error("{detail}")]
+    ProxyRefused { detail: String },
     /// The cmdlet failed (a terminating error). **Handling:** record `CmdletFailed`, not retryable.
     #[error("{cmdlet} failed: {}", error.message)]
     CmdletFailed { cmdlet: String, error: ErrorRecord },
@@ -47,7 +51,12 @@ pub enum ExchangeError {
 impl ExchangeError {
     /// Whether retrying the same call later can succeed.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, ExchangeError::Unauthorized { .. } | ExchangeError::CmdletFailed { .. })
+        !matches!(
+            self,
+            ExchangeError::Unauthorized { .. }
+                | ExchangeError::ProxyRefused { .. }
+                | ExchangeError::CmdletFailed { .. }
+        )
     }
 
     /// Whether the call may have changed Exchange although it reports failure.

@@ -13,6 +13,7 @@ use crate::psrp::client::PipelineOutcome;
 use crate::psrp::fragment::DefragmenterLimits;
 use crate::wsman::fault::throttling_from_text;
 use crate::wsman::names::EXCHANGE_RESOURCE_URI;
+use crate::wsman::proxy::ProxySettings;
 use crate::wsman::request::RequestContext;
 use crate::wsman::shell::{ClientShell, ShellError};
 use crate::wsman::transport::{Authentication, HttpTransport, TransportConfig};
@@ -46,6 +47,8 @@ pub struct PsrpConnectorConfig {
     pub pipeline_timeout_ms: u64,
     /// Caps on PSRP reassembly.
     pub limits: DefragmenterLimits,
+    /// The HTTP proxy to reach every server through (`<Connector><Proxy>`); `None`: direct.
+    pub proxy: Option<ProxySettings>,
 }
 
 impl PsrpConnectorConfig {
@@ -66,6 +69,7 @@ impl PsrpConnectorConfig {
             open_timeout_ms: 60_000,
             pipeline_timeout_ms: 30 * 60 * 1000,
             limits: DefragmenterLimits::default(),
+            proxy: None,
         }
     }
 
@@ -108,6 +112,7 @@ impl PsrpConnector {
             connect_timeout_ms: self.config.connect_timeout_ms,
             request_timeout_ms: u64::from(self.config.operation_timeout_s) * 1000 + 20_000,
             max_response_bytes: 2 * self.config.max_envelope_size_bytes as usize + 65_536,
+            proxy: self.config.proxy.clone(),
         }
     }
 }

@@ -95,7 +95,7 @@ pub fn error_record_from_value(value: &PsValue) -> ErrorRecord {
 /// `for_error_stream` adds `writeErrorStream`, which ERROR_RECORD messages carry.
 pub fn error_record_value(record: &ErrorRecord, for_error_stream: bool) -> PsValue {
     let exception = PsValue::Object(Box::new(PsObject {
-        type_names: vec!["System.Exception".to_string(), "System.Object".to_string()],
+        type_names: vec!["System.Exception".to_string(), "System.Object".to_string()].into(),
         to_string: Some(record.message.clone()),
         properties: vec![
             ("Message".to_string(), PsValue::string(&record.message)),

@@ -26,7 +26,8 @@ pub fn enum_value(type_name: &str, text: &str, number: i32) -> PsValue {
             "System.Enum".to_string(),
             "System.ValueType".to_string(),
             "System.Object".to_string(),
-        ],
+        ]
+        .into(),
         to_string: Some(text.to_string()),
         value: Some(PsValue::I32(number)),
         ..PsObject::default()

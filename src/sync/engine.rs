@@ -414,6 +414,9 @@ impl Engine {
 
 /// A failed Exchange read ends the sync.
 pub(crate) fn read_failed(what: &str, error: ExchangeError) -> PhaseError {
-    let disconnects = matches!(error, ExchangeError::Unauthorized { .. } | ExchangeError::Unreachable { .. });
+    let disconnects = matches!(
+        error,
+        ExchangeError::Unauthorized { .. } | ExchangeError::ProxyRefused { .. } | ExchangeError::Unreachable { .. }
+    );
     PhaseError::Failed { error: format!("reading {what} from Exchange failed: {error}"), disconnects }
 }

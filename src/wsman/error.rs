@@ -20,6 +20,10 @@ pub enum WsmanError {
     /// **Handling:** stop; the credentials or the server's authentication setup are wrong.
     #[error("authentication failed: {detail}")]
     Authentication { detail: String },
+    /// The HTTP proxy answered 407: it wants credentials, or other ones than configured.
+    /// **Handling:** stop; fix the `<Proxy>` user or password. `proxy` holds no credentials.
+    #[error("the proxy {proxy} refused the proxy credentials (HTTP 407 Proxy Authentication Required)")]
+    ProxyRefused { proxy: String },
     /// Any other non-success HTTP status without a SOAP fault. **Handling:** retry with backoff.
     #[error("HTTP {status}: {excerpt}")]
     Http { status: u16, excerpt: String },
@@ -43,6 +47,7 @@ impl WsmanError {
     pub fn to_exchange_error(&self, server: &str) -> ExchangeError {
         match self {
             WsmanError::Fault(fault) => fault.to_exchange_error(),
+            WsmanError::ProxyRefused { .. } => ExchangeError::ProxyRefused { detail: format!("{server}: {self}") },
             WsmanError::Unauthorized { .. } | WsmanError::Authentication { .. } => {
                 ExchangeError::Unauthorized { detail: format!("{server}: {self}") }
             }

@@ -11,6 +11,7 @@ pub mod names;
 pub mod ntlm;
 pub mod parse;
 pub mod pinned_tls;
+pub mod proxy;
 pub mod request;
 pub mod response;
 pub mod server;

@@ -19,6 +19,7 @@ use crate::wsman::error::WsmanError;
 use crate::wsman::kerberos::KerberosClient;
 use crate::wsman::ntlm::{NtlmClient, split_user};
 use crate::wsman::parse::{Envelope, parse_envelope};
+use crate::wsman::proxy::{ProxySettings, is_proxy_refusal};
 
 /// How the client proves who it is.
 #[derive(Debug, Clone)]
@@ -53,6 +54,8 @@ pub struct TransportConfig {
     /// The largest reply accepted. Windows keeps replies under MaxEnvelopeSize; twice that is
     /// room for its own accounting while stopping a runaway body.
     pub max_response_bytes: usize,
+    /// An HTTP proxy to go through (CONNECT for https); `None`: straight to the server.
+    pub proxy: Option<ProxySettings>,
 }
 
 impl Default for TransportConfig {
@@ -63,6 +66,7 @@ impl Default for TransportConfig {
             connect_timeout_ms: 10_000,
             request_timeout_ms: 40_000,
             max_response_bytes: 2 * 153_600,
+            proxy: None,
         }
     }
 }
@@ -83,6 +87,7 @@ pub struct HttpTransport {
     url: String,
     authentication: Authentication,
     max_response_bytes: usize,
+    proxy: Option<ProxySettings>,
 }
 
 impl HttpTransport {
@@ -104,6 +109,9 @@ impl HttpTransport {
             })?;
             builder = builder.tls_certs_merge([certificate]);
         }
+        if let Some(proxy) = &config.proxy {
+            builder = builder.proxy(proxy.to_reqwest()?);
+        }
         let client = builder
             .build()
             .map_err(|error| WsmanError::Connect { detail: format!("cannot set up the HTTP client: {error}") })?;
@@ -122,6 +130,7 @@ impl HttpTransport {
             url: url.to_string(),
             authentication,
             max_response_bytes: config.max_response_bytes,
+            proxy: config.proxy.clone(),
         })
     }
 
@@ -154,6 +163,11 @@ impl HttpTransport {
                 }
             }
         };
+        if let Some(proxy) = &self.proxy
+            && reply.status == StatusCode::PROXY_AUTHENTICATION_REQUIRED
+        {
+            return Err(proxy.refused());
+        }
         if reply.status == StatusCode::UNAUTHORIZED || reply.status == StatusCode::FORBIDDEN {
             return Err(WsmanError::Unauthorized { status: reply.status.as_u16() });
         }
@@ -295,7 +309,7 @@ impl HttpTransport {
         if let Some(authorization) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, authorization);
         }
-        let mut response = request.send().await.map_err(request_error)?;
+        let mut response = request.send().await.map_err(|error| self.request_error(error))?;
         let status = response.status();
         let headers = response.headers().clone();
         let mut body = Vec::new();
@@ -321,6 +335,14 @@ impl HttpTransport {
         match &self.pinned {
             Some(pinned) => pinned.lock().await.post(body, content_type, authorization).await,
             None => self.post_routed(body, content_type, authorization).await,
+        }
+    }
+
+    /// A failed request as a `WsmanError`, telling a proxy's refusal apart.
+    fn request_error(&self, error: reqwest::Error) -> WsmanError {
+        match &self.proxy {
+            Some(proxy) if is_proxy_refusal(&error) => proxy.refused(),
+            _ => request_error(error),
         }
     }
 }

@@ -32,7 +32,7 @@ impl ObjectBuilder {
     pub(crate) fn new(type_chain: &[&str]) -> ObjectBuilder {
         let mut type_names: Vec<String> = type_chain.iter().map(|name| format!("{DESERIALIZED}{name}")).collect();
         type_names.push(format!("{DESERIALIZED}System.Object"));
-        ObjectBuilder { object: PsObject { type_names, ..PsObject::default() } }
+        ObjectBuilder { object: PsObject { type_names: type_names.into(), ..PsObject::default() } }
     }
 
     /// `capacity`: the number of properties, so the list is allocated once.
@@ -87,7 +87,8 @@ impl ObjectBuilder {
                 format!("{DESERIALIZED}{MULTI_VALUED_STRING}"),
                 format!("{DESERIALIZED}Microsoft.Exchange.Data.MultiValuedPropertyBase"),
                 format!("{DESERIALIZED}System.Object"),
-            ],
+            ]
+            .into(),
             container: Some(Container::List(items)),
             ..PsObject::default()
         };
@@ -109,7 +110,8 @@ pub(crate) fn enum_value(enum_type: &str, text: &str, number: Option<i32>) -> Ps
             "System.Enum".to_string(),
             "System.ValueType".to_string(),
             "System.Object".to_string(),
-        ],
+        ]
+        .into(),
         to_string: Some(text.to_string()),
         value: Some(PsValue::I32(number)),
         ..PsObject::default()
