@@ -173,16 +173,6 @@ pub fn build_exchange(connector: &ConnectorConfig) -> Result<PsrpConnector, Adap
         psrp.extra_root_certificate_pem = Some(pem);
     }
     if let Some(proxy) = &connector.proxy {
-        if connector.authentication != ExchangeAuthentication::Basic {
-            // NTLM and Kerberos keep one pinned connection per session, which does not yet tunnel
-            // through a proxy: refuse rather than silently go around the admin's proxy.
-            let message = format!(
-                "a <Proxy> for WinRM works with Basic authentication only so far, not {}; \
-                 let easgate reach Exchange directly, or use Basic over https",
-                connector.authentication.as_str()
-            );
-            return Err(AdapterError::Unsupported { organization, element: "Proxy".into(), message });
-        }
         psrp.proxy = Some(proxy_settings(proxy).map_err(|detail| unusable("Proxy", detail))?);
     }
     Ok(PsrpConnector::new(psrp))
@@ -343,21 +333,6 @@ mod tests {
         assert_eq!(built.primary_server(), "cas1.contoso.com");
         let over_https = with_password.replace("http://cas1.contoso.com:5985", "https://cas1.contoso.com");
         assert!(build_exchange(&connector(&over_https).connectors[0]).is_ok());
-    }
-
-    #[test]
-    fn a_winrm_proxy_with_negotiate_is_refused_not_bypassed() {
-        let secret = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(secret.path(), "s3cret\n").unwrap();
-        let negotiate = CONTOSO.replace(">Kerberos<", ">Negotiate<").replace(
-            "</User>",
-            &format!(
-                "</User><PasswordFile>{}</PasswordFile><Proxy Url=\"http://proxy.contoso.com:3128\"/>",
-                secret.path().display()
-            ),
-        );
-        let error = build_exchange(&connector(&negotiate).connectors[0]).err().expect("refused").to_string();
-        assert!(error.starts_with("Connector contoso / <Proxy>: a <Proxy> for WinRM works with Basic"), "{error}");
     }
 
     #[test]

@@ -230,6 +230,26 @@ async fn wrong_proxy_credentials_fail_with_one_line_naming_the_proxy_and_change_
     assert!(reason.contains(&expected), "{reason}");
 }
 
+/// NTLM keeps one pinned connection per session; through a proxy it is one CONNECT tunnel, so
+/// the authentication holds across the session's requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ntlm_sessions_go_through_the_proxy_in_a_tunnel_of_their_own() {
+    let (bed, proxy, configured_port) = bed_behind_proxy(PROXY_PASSWORD).await;
+    let text = std::fs::read_to_string(bed.config_path()).expect("the configuration behind the proxy");
+    let negotiate =
+        text.replace("<Authentication>Basic</Authentication>", "<Authentication>Negotiate</Authentication>");
+    assert_ne!(text, negotiate, "the bed's configuration names its authentication");
+    bed.write_config(&negotiate);
+    let output = bed.with_config("sync", &["--full"]).await;
+    assert_exit(&output, 0);
+    assert!(proxy.tunnels_to(configured_port) >= 1, "NTLM's connection went through the proxy");
+    assert_eq!(proxy.refused(), 0);
+    assert_eq!(bed.exchange.organization().default_access, AccessLevel::Quarantine, "the policy's default is pushed");
+    let alice = bed.exchange.mailbox("alice@contoso.test").unwrap();
+    assert_eq!(alice.allowed_device_ids, vec!["ApplF17LTTCGFFG8".to_string()]);
+    assert!(!stderr(&output).contains(PROXY_PASSWORD) && !stdout(&output).contains(PROXY_PASSWORD));
+}
+
 /// A plain http endpoint is reached by sending the request itself to the proxy, which answers
 /// 407 as an ordinary reply when the credentials are wrong.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

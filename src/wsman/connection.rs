@@ -4,7 +4,8 @@
 //! second connection while the first is still on its way back to the pool, which the server
 //! then sees as unauthenticated. When the server closes the connection the next request opens a
 //! new one; its 401 makes the transport authenticate again. Cookies are kept (load balancers
-//! pin shells by cookie). No proxy: connection-bound authentication does not cross one.
+//! pin shells by cookie). Through a proxy the connection is a CONNECT tunnel (`proxy_tunnel`),
+//! one TCP stream end to end, so the authentication holds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,8 @@ pub(crate) struct PinnedConnection {
     connect_timeout: Duration,
     request_timeout: Duration,
     max_response_bytes: usize,
+    /// Reached through a CONNECT tunnel when set.
+    proxy: Option<crate::wsman::proxy::ProxySettings>,
 }
 
 impl PinnedConnection {
@@ -47,6 +50,7 @@ impl PinnedConnection {
             connect_timeout: Duration::from_millis(config.connect_timeout_ms),
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             max_response_bytes: config.max_response_bytes,
+            proxy: config.proxy.clone(),
         })
     }
 
@@ -104,10 +108,13 @@ impl PinnedConnection {
         let host = self.url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
         let port = self.url.port_or_known_default().unwrap_or(80);
         let unreachable = |detail: String| WsmanError::Connect { detail: format!("{host}:{port}: {detail}") };
-        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect((host, port)))
-            .await
-            .map_err(|_| unreachable("no connection in time".into()))?
-            .map_err(|error| unreachable(error.to_string()))?;
+        let stream = match &self.proxy {
+            Some(proxy) => crate::wsman::proxy_tunnel::connect_tunnel(proxy, host, port, self.connect_timeout).await?,
+            None => tokio::time::timeout(self.connect_timeout, TcpStream::connect((host, port)))
+                .await
+                .map_err(|_| unreachable("no connection in time".into()))?
+                .map_err(|error| unreachable(error.to_string()))?,
+        };
         let _ = stream.set_nodelay(true);
         let Some(tls) = &self.tls else { return http1(stream).await.map_err(unreachable) };
         let name = crate::wsman::pinned_tls::server_name(host)?;

@@ -12,6 +12,7 @@ pub mod ntlm;
 pub mod parse;
 pub mod pinned_tls;
 pub mod proxy;
+pub mod proxy_tunnel;
 pub mod request;
 pub mod response;
 pub mod server;
