@@ -9,6 +9,7 @@
 
 pub mod evolve;
 pub mod flow;
+mod owned;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +24,7 @@ use crate::domain::vocabulary::{
 };
 
 pub use evolve::evolve;
+pub use owned::evolve_owned;
 
 /// How many anomalies the projection keeps (the count goes on).
 pub const ANOMALIES_KEPT_MAX: usize = 1_000;
@@ -238,7 +240,8 @@ pub struct Anomaly {
 
 /// Lowercases an id for use as a key.
 pub fn key_of(id: &str) -> String {
-    id.to_lowercase()
+    // Ids are ASCII nearly always; the ASCII lowercase is the same string, found faster.
+    if id.is_ascii() { id.to_ascii_lowercase() } else { id.to_lowercase() }
 }
 
 impl DeviceView {
@@ -317,15 +320,17 @@ impl Projection {
     }
 
     /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
-    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) {
-        assert!(!self.devices.contains_key(&key), "a partnership is inserted once");
+    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) -> &mut DeviceView {
         let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
         let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
         by_id.insert(position, key.clone());
         let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
         let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
         by_mailbox.insert(position, key.device_id.clone());
-        self.devices.insert(key, device);
+        match self.devices.entry(key) {
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(device),
+            std::collections::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
+        }
     }
 
     /// The user owning a mailbox: by SMTP address, else by UPN.
