@@ -1,6 +1,8 @@
 //! `evolve`: folds one recorded event into the projection. It only assigns; it cannot fail. An
 //! event that does not fit (an orphan, an outcome without its intent) is kept as an anomaly.
 
+use std::sync::Arc;
+
 use crate::domain::RecordedEvent;
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::*;
@@ -174,7 +176,8 @@ pub(super) fn device_mut_by_key<'a>(
     if !projection.devices.contains_key(key) {
         let detail = format!("device {device_id} on {mailbox} was never discovered");
         anomaly(projection, recorded, detail);
-        let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us);
+        let empty = projection.class_strings.share("");
+        let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
         projection.insert_device(key.clone(), device);
     }
     let device = projection.devices.get_mut(key)?;
@@ -182,14 +185,14 @@ pub(super) fn device_mut_by_key<'a>(
     Some(device)
 }
 
-pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64) -> DeviceView {
+pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
     DeviceView {
         mailbox,
         device_id,
-        device_type: String::new(),
-        device_model: String::new(),
-        device_os: String::new(),
-        user_agent: String::new(),
+        device_type: empty.clone(),
+        device_model: empty.clone(),
+        device_os: empty.clone(),
+        user_agent: empty,
         exchange_state: ExchangeState::Unknown,
         exchange_reason: Default::default(),
         access: None,
@@ -352,13 +355,17 @@ pub(super) fn device_discovered(
     event: DeviceDiscovered,
 ) -> DeviceKey {
     let key = DeviceKey::new(&event.mailbox, &event.device_id);
+    let strings = &mut projection.class_strings;
+    let [device_type, device_model, device_os, user_agent, empty] =
+        [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
+            .map(|text| strings.share(text));
     let device = if projection.devices.contains_key(&key) {
         match projection.devices.get_mut(&key) {
             Some(device) => device,
             None => return key,
         }
     } else {
-        let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us);
+        let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
         projection.insert_device(key.clone(), device)
     };
     if device.removed {
@@ -373,10 +380,10 @@ pub(super) fn device_discovered(
         device.access = None;
         device.reason = None;
     }
-    device.device_type = event.device_type;
-    device.device_model = event.device_model;
-    device.device_os = event.device_os;
-    device.user_agent = event.user_agent;
+    device.device_type = device_type;
+    device.device_model = device_model;
+    device.device_os = device_os;
+    device.user_agent = user_agent;
     device.exchange_state = event.exchange_state;
     device.exchange_reason = event.exchange_reason;
     device.last_event_seq = recorded.seq;
