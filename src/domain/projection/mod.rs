@@ -322,8 +322,8 @@ impl Projection {
         let mut keys: Vec<DeviceKey> = self.devices.keys().cloned().collect();
         keys.sort_unstable();
         for key in keys {
-            self.device_keys_by_id.entry(key.device_id.clone()).or_default().push(key.clone());
-            self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default().push(key.device_id);
+            push_exact(self.device_keys_by_id.entry(key.device_id.clone()).or_default(), key.clone());
+            push_exact(self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default(), key.device_id);
         }
         for ids in self.device_ids_by_mailbox.values_mut() {
             ids.sort_unstable();
@@ -355,9 +355,11 @@ impl Projection {
     pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) -> &mut DeviceView {
         let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
         let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
+        by_id.reserve_exact(1);
         by_id.insert(position, key.clone());
         let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
         let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
+        by_mailbox.reserve_exact(1);
         by_mailbox.insert(position, key.device_id.clone());
         match self.devices.entry(key) {
             std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(device),
@@ -411,6 +413,13 @@ impl Projection {
             .map(|managed| managed.compliance)
             .unwrap_or_default()
     }
+}
+
+/// Pushes without the spare room `Vec` leaves when it grows (room for four at the first push):
+/// the index lists hold one or two keys nearly always, and there is one list per device.
+fn push_exact<T>(list: &mut Vec<T>, value: T) {
+    list.reserve_exact(1);
+    list.push(value);
 }
 
 /// The partnerships an event is about (for traces): named directly, by DeviceId, by managed
