@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::domain::projection::{Projection, evolve};
+use crate::domain::projection::{Projection, evolve, evolve_owned};
 use crate::store::{OpenMode, ReplayComparison, Snapshot, SnapshotReplay, Store, StoreError};
 use crate::sync::journal::{EventLog, LogError};
 
@@ -64,10 +64,35 @@ pub fn load_projection_and_snapshot(store: &Store) -> Result<(Projection, u64), 
         None => Projection::default(),
     };
     let snapshot_seq = projection.last_seq;
-    for event in store.events_from(projection.last_seq + 1)? {
-        evolve(&mut projection, &event?);
-    }
+    fold_log(store, &mut projection)?;
     Ok((projection, snapshot_seq))
+}
+
+/// Folds the events after `projection.last_seq` to the end of the log into it: read, checked and
+/// decoded on a second thread while this one folds, each event moved into the projection. Returns
+/// the events folded; on an error the projection holds every event before the bad one.
+pub fn fold_log(store: &Store, projection: &mut Projection) -> Result<u64, StoreError> {
+    let folded = store.for_each_event(projection.last_seq + 1, u64::MAX, |event| evolve_owned(projection, event));
+    release_free_memory();
+    folded
+}
+
+/// How to hand freed memory back to the system: only the binary knows its allocator (and the
+/// library forbids `unsafe`), so `main` installs it; without one, nothing is done.
+static MEMORY_RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Installs the allocator's "return free pages" call (once; later calls are ignored).
+pub fn install_memory_release(release: fn()) {
+    let _ = MEMORY_RELEASE.set(release);
+}
+
+/// Hands the memory a fold freed back to the system. A replay allocates and frees several times
+/// what the projection keeps (every event's payload, the decoded snapshot), and the allocator
+/// would otherwise keep those pages for a process that mostly idles between syncs.
+pub fn release_free_memory() {
+    if let Some(release) = MEMORY_RELEASE.get() {
+        release();
+    }
 }
 
 /// Folds the log up to and including `until_seq` from seq 1 (no snapshot: replays are for
@@ -81,11 +106,10 @@ pub fn replay_until(
     if until_seq == 0 {
         return Ok(projection);
     }
-    for event in store.events_range(1, until_seq)? {
-        let event = event?;
+    store.for_each_event(1, until_seq, |event| {
         evolve(&mut projection, &event);
         each(&projection, &event);
-    }
+    })?;
     Ok(projection)
 }
 

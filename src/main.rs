@@ -6,5 +6,8 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // SAFETY: mi_collect takes no arguments that could dangle; it walks mimalloc's own free
+    // lists, which is what the global allocator above uses.
+    easgate::data::install_memory_release(|| unsafe { libmimalloc_sys::mi_collect(true) });
     easgate::cli::main()
 }

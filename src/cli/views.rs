@@ -43,7 +43,7 @@ pub fn devices_table(projection: &Projection, devices: &[&DeviceView]) -> String
         table.row(vec![
             device.mailbox.clone(),
             device.device_id.clone(),
-            device.device_type.clone(),
+            device.device_type.to_string(),
             device.access.map(|access| access.as_str()).unwrap_or("-").to_string(),
             device.reason.map(|reason| reason.as_str()).unwrap_or("-").to_string(),
             step,

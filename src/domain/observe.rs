@@ -28,10 +28,10 @@ pub fn observe_devices(projection: &Projection, devices: &[ObservedDevice], cove
         let key = DeviceKey::new(&observed.mailbox, &observed.device_id);
         let known = projection.devices.get(&key).filter(|device| !device.removed);
         let class_changed = known.is_some_and(|device| {
-            device.device_type != observed.device_type
-                || device.device_model != observed.device_model
-                || device.device_os != observed.device_os
-                || device.user_agent != observed.user_agent
+            *device.device_type != *observed.device_type
+                || *device.device_model != *observed.device_model
+                || *device.device_os != *observed.device_os
+                || *device.user_agent != *observed.user_agent
         });
         match known {
             None => events.push(Event::DeviceDiscovered(discovered(observed))),
@@ -289,7 +289,7 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
 pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
     let mut mappings: Vec<(&DeviceKey, DeviceMapped)> = Vec::new();
     for (key, device) in projection.devices.iter().filter(|(_, device)| !device.removed) {
-        let Some(managed_device_id) = projection.managed_by_eas.get(&key.device_id) else { continue };
+        let Some(managed_device_id) = projection.managed_by_eas.get(key.device_id.as_str()) else { continue };
         let Some(managed) = projection.managed.get(managed_device_id).filter(|managed| managed.enrolled) else {
             continue;
         };

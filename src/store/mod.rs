@@ -6,7 +6,7 @@
 //!
 //! Use:
 //! - start: `Store::open(dir, OpenMode::Tail)`, `latest_snapshot(PROJECTION_FORMAT)`, then fold
-//!   `events_from(snapshot.seq + 1)` (or from 1);
+//!   `for_each_event(snapshot.seq + 1, u64::MAX, ..)` (or from 1; `events_from` for an iterator);
 //! - write-ahead intent: `append(vec![decision, intent])` then `flush()` (or `append_durable`)
 //!   before the cmdlet runs; many events, one flush per group;
 //! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (durable with the next flush);
@@ -19,7 +19,7 @@
 //! - `record`: the envelope's byte layout;
 //! - `data_dir`: FORMAT and the side file;
 //! - `log`: `Store` (open, append, flush, read); `open_check`: the checks at open;
-//! - `read`: checked iterators; `device_index`; `snapshot`; `verify`; `json_lines`;
+//! - `read`: checked iterators; `pipeline`: the same, read ahead on a second thread; `device_index`; `snapshot`; `verify`; `json_lines`;
 //! - `sled_guard`: every sled call behind `catch_unwind`;
 //! - `measure`: throughput measurements for `easgate bench` and the criterion benches.
 
@@ -31,6 +31,7 @@ pub mod json_lines;
 pub mod log;
 pub mod measure;
 pub mod open_check;
+pub mod pipeline;
 pub mod read;
 pub mod record;
 mod sled_guard;

@@ -273,6 +273,11 @@ impl<'a> EventIter<'a> {
     pub(crate) fn new(records: RecordIter<'a>) -> EventIter<'a> {
         EventIter { records, failed: false }
     }
+
+    /// The seq the next item will have.
+    pub fn next_seq(&self) -> u64 {
+        self.records.next_seq()
+    }
 }
 
 impl Iterator for EventIter<'_> {

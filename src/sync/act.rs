@@ -82,7 +82,7 @@ impl Engine {
         run.affected.note(self.journal.projection(), &recorded);
         let seq = self.journal.projection().last_seq;
         for key in evaluated {
-            run.decided_mailboxes.insert(key.mailbox.clone());
+            run.decided_mailboxes.insert(key.mailbox.to_string());
             self.evaluated.insert(key, seq);
         }
         Ok(())
@@ -96,7 +96,7 @@ impl Engine {
         devices.sort_unstable_by(|left, right| left.0.cmp(right.0));
         for (key, device) in devices {
             let (Some(access), Some(reason), Some(mailbox)) =
-                (device.access, device.reason, projection.mailboxes.get(&key.mailbox))
+                (device.access, device.reason, projection.mailboxes.get(key.mailbox.as_str()))
             else {
                 continue;
             };

@@ -88,8 +88,8 @@ impl Affected {
                 !device.removed
                     && (self.everything
                         || self.keys.contains(*key)
-                        || self.mailboxes.contains(&key.mailbox)
-                        || self.device_ids.contains(&key.device_id))
+                        || self.mailboxes.contains(key.mailbox.as_str())
+                        || self.device_ids.contains(key.device_id.as_str()))
             })
             .map(|(key, _)| key.clone())
             .collect();
@@ -100,7 +100,7 @@ impl Affected {
     /// Mailboxes concerned (including those whose partnerships were removed), sorted.
     pub fn mailboxes(&self, projection: &Projection) -> Vec<String> {
         let mut mailboxes: BTreeSet<String> = self.mailboxes.clone();
-        mailboxes.extend(self.keys(projection).into_iter().map(|key| key.mailbox));
+        mailboxes.extend(self.keys(projection).into_iter().map(|key| key.mailbox.into_string()));
         mailboxes.retain(|mailbox| projection.mailboxes.contains_key(mailbox));
         mailboxes.into_iter().collect()
     }

@@ -118,7 +118,7 @@ fn mail_for(projection: &Projection, notification: &PendingNotification, enrollm
     let device = projection.device(&notification.mailbox, &notification.device_id);
     let template = projection.policy.as_ref().map(|policy| policy.notification.as_str()).unwrap_or("");
     let text =
-        |pick: fn(&crate::domain::projection::DeviceView) -> &String| device.map(pick).cloned().unwrap_or_default();
+        |pick: fn(&crate::domain::projection::DeviceView) -> &str| device.map(pick).unwrap_or_default().to_string();
     let details = NotificationDetails {
         mailbox: notification.mailbox.clone(),
         device_id: notification.device_id.clone(),

@@ -1,6 +1,8 @@
 //! `evolve`: folds one recorded event into the projection. It only assigns; it cannot fail. An
 //! event that does not fit (an orphan, an outcome without its intent) is kept as an anomaly.
 
+use std::sync::Arc;
+
 use crate::domain::RecordedEvent;
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::*;
@@ -8,17 +10,45 @@ use crate::domain::projection::flow::{self, TenantFacts};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::{Access, Characteristic, ExchangeReason, ExchangeState};
 
-/// Folds `recorded` into `projection`.
+/// Folds `recorded` into `projection`. `evolve_owned` folds the same way, moving the event's
+/// strings into the projection instead of copying them.
 pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
+    if !begin(projection, recorded) {
+        return;
+    }
+    let notification_keys = notification_keys(&recorded.event);
+    apply(projection, recorded);
+    follow_notifications(projection, notification_keys);
+}
+
+/// Stamps the projection with the event; false (an anomaly) when it arrived out of order.
+pub(super) fn begin(projection: &mut Projection, recorded: &RecordedEvent) -> bool {
     if recorded.seq <= projection.last_seq && projection.last_seq != 0 {
         let detail = format!("seq {} arrived after seq {}", recorded.seq, projection.last_seq);
         anomaly(projection, recorded, detail);
-        return;
+        return false;
     }
     projection.last_seq = recorded.seq;
     projection.last_recorded_at_us = recorded.recorded_at_us;
     projection.event_count += 1;
-    let notification_keys = notification_keys(&recorded.event);
+    true
+}
+
+/// Whether a mail is owed can change only with the events of `notification_keys`; the set
+/// follows them.
+pub(super) fn follow_notifications(projection: &mut Projection, keys: impl IntoIterator<Item = DeviceKey>) {
+    for key in keys {
+        let owed = projection.devices.get(&key).is_some_and(DeviceView::is_owed_notification);
+        if owed {
+            projection.owed_notifications.insert(key);
+        } else {
+            projection.owed_notifications.remove(&key);
+        }
+    }
+}
+
+/// What the event says, folded in (after `begin`).
+pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
     match &recorded.event {
         Event::ConnectorRegistered(event) => connector_registered(projection, recorded, event),
         Event::ConnectorStatusChanged(event) => connector_status_changed(projection, recorded, event),
@@ -47,7 +77,9 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
             organization_observed(projection, event);
             projection.rules_seq = recorded.seq;
         }
-        Event::DeviceDiscovered(event) => device_discovered(projection, recorded, event),
+        Event::DeviceDiscovered(event) => {
+            device_discovered(projection, recorded, event.clone());
+        }
         Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
         Event::PartnershipRemoved(event) => {
             if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
@@ -60,8 +92,10 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
         Event::DeviceMapped(event) => device_mapped(projection, recorded, event),
         Event::EasIdRegistered(event) => eas_id_registered(projection, recorded, event),
         Event::ComplianceObserved(event) => compliance_observed(projection, recorded, event),
-        Event::AccessDecided(event) => access_decided(projection, recorded, event),
-        Event::CmdletRequested(event) => cmdlet_requested(projection, recorded, event),
+        Event::AccessDecided(event) => {
+            access_decided(projection, recorded, &DeviceKey::new(&event.mailbox, &event.device_id), event)
+        }
+        Event::CmdletRequested(event) => cmdlet_requested(projection, recorded, event.clone()),
         Event::CmdletSucceeded(event) => command_finished(projection, recorded, event.command_id, Outcome::Applied),
         Event::CmdletFailed(event) => {
             let outcome = if event.in_doubt { Outcome::InDoubt } else { Outcome::NotApplied };
@@ -90,19 +124,10 @@ pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
             }
         }
     }
-    // Whether a mail is owed can change only with these events; the set follows them.
-    for key in notification_keys {
-        let owed = projection.devices.get(&key).is_some_and(DeviceView::is_owed_notification);
-        if owed {
-            projection.owed_notifications.insert(key);
-        } else {
-            projection.owed_notifications.remove(&key);
-        }
-    }
 }
 
 /// The partnerships whose notification state an event may change.
-fn notification_keys(event: &Event) -> Vec<DeviceKey> {
+pub(super) fn notification_keys(event: &Event) -> Vec<DeviceKey> {
     match event {
         Event::AccessDecided(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
         Event::NotificationRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
@@ -113,7 +138,7 @@ fn notification_keys(event: &Event) -> Vec<DeviceKey> {
 }
 
 /// Every partnership of a mailbox may decide differently now.
-fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
+pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
     for key in projection.keys_of_mailbox(mailbox_key) {
         if let Some(device) = projection.devices.get_mut(&key) {
             device.inputs_seq = seq;
@@ -121,7 +146,7 @@ fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
     }
 }
 
-fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String) {
+pub(super) fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String) {
     projection.anomaly_count += 1;
     if projection.anomalies.len() < ANOMALIES_KEPT_MAX {
         let event_type = recorded.event.name().to_string();
@@ -131,31 +156,43 @@ fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String
 
 /// The device an event names, stamped with the event's seq. An event for a partnership never
 /// discovered is an anomaly; the device is created so that nothing the event says is lost.
-fn device_mut<'a>(
+pub(super) fn device_mut<'a>(
     projection: &'a mut Projection,
     recorded: &RecordedEvent,
     mailbox: &str,
     device_id: &str,
 ) -> Option<&'a mut DeviceView> {
-    let key = DeviceKey::new(mailbox, device_id);
-    if !projection.devices.contains_key(&key) {
+    device_mut_by_key(projection, recorded, &DeviceKey::new(mailbox, device_id), mailbox, device_id)
+}
+
+/// `device_mut` when the caller has the key already.
+pub(super) fn device_mut_by_key<'a>(
+    projection: &'a mut Projection,
+    recorded: &RecordedEvent,
+    key: &DeviceKey,
+    mailbox: &str,
+    device_id: &str,
+) -> Option<&'a mut DeviceView> {
+    if !projection.devices.contains_key(key) {
         let detail = format!("device {device_id} on {mailbox} was never discovered");
         anomaly(projection, recorded, detail);
-        projection.insert_device(key.clone(), new_device(mailbox, device_id, recorded.recorded_at_us));
+        let empty = projection.class_strings.share("");
+        let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
+        projection.insert_device(key.clone(), device);
     }
-    let device = projection.devices.get_mut(&key)?;
+    let device = projection.devices.get_mut(key)?;
     device.last_event_seq = recorded.seq;
     Some(device)
 }
 
-fn new_device(mailbox: &str, device_id: &str, at_us: i64) -> DeviceView {
+pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
     DeviceView {
-        mailbox: mailbox.to_string(),
-        device_id: device_id.to_string(),
-        device_type: String::new(),
-        device_model: String::new(),
-        device_os: String::new(),
-        user_agent: String::new(),
+        mailbox,
+        device_id,
+        device_type: empty.clone(),
+        device_model: empty.clone(),
+        device_os: empty.clone(),
+        user_agent: empty,
         exchange_state: ExchangeState::Unknown,
         exchange_reason: Default::default(),
         access: None,
@@ -178,7 +215,7 @@ fn is_denied(access: Option<Access>) -> bool {
     matches!(access, Some(Access::Blocked) | Some(Access::Quarantined))
 }
 
-fn raise(device: &mut DeviceView, step: u8) {
+pub(super) fn raise(device: &mut DeviceView, step: u8) {
     device.flow_step = device.flow_step.max(step);
 }
 
@@ -311,12 +348,26 @@ fn organization_observed(projection: &mut Projection, event: &OrganizationObserv
     }
 }
 
-fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceDiscovered) {
+/// Folds a discovery, moving its strings into the projection; returns the partnership's key.
+pub(super) fn device_discovered(
+    projection: &mut Projection,
+    recorded: &RecordedEvent,
+    event: DeviceDiscovered,
+) -> DeviceKey {
     let key = DeviceKey::new(&event.mailbox, &event.device_id);
-    if !projection.devices.contains_key(&key) {
-        projection.insert_device(key.clone(), new_device(&event.mailbox, &event.device_id, recorded.recorded_at_us));
-    }
-    let Some(device) = projection.devices.get_mut(&key) else { return };
+    let strings = &mut projection.class_strings;
+    let [device_type, device_model, device_os, user_agent, empty] =
+        [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
+            .map(|text| strings.share(text));
+    let device = if projection.devices.contains_key(&key) {
+        match projection.devices.get_mut(&key) {
+            Some(device) => device,
+            None => return key,
+        }
+    } else {
+        let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
+        projection.insert_device(key.clone(), device)
+    };
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the
         // device had been allowed (DESIGN section 2: a new episode needs an allow in between).
@@ -329,15 +380,16 @@ fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, even
         device.access = None;
         device.reason = None;
     }
-    device.device_type = event.device_type.clone();
-    device.device_model = event.device_model.clone();
-    device.device_os = event.device_os.clone();
-    device.user_agent = event.user_agent.clone();
-    device.exchange_state = event.exchange_state.clone();
-    device.exchange_reason = event.exchange_reason.clone();
+    device.device_type = device_type;
+    device.device_model = device_model;
+    device.device_os = device_os;
+    device.user_agent = user_agent;
+    device.exchange_state = event.exchange_state;
+    device.exchange_reason = event.exchange_reason;
     device.last_event_seq = recorded.seq;
     device.inputs_seq = recorded.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
+    key
 }
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
@@ -463,8 +515,14 @@ fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, ev
     }
 }
 
-fn access_decided(projection: &mut Projection, recorded: &RecordedEvent, event: &AccessDecided) {
-    let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
+/// Folds a decision about the partnership `key` (the event's, lowercased).
+pub(super) fn access_decided(
+    projection: &mut Projection,
+    recorded: &RecordedEvent,
+    key: &DeviceKey,
+    event: &AccessDecided,
+) {
+    let Some(device) = device_mut_by_key(projection, recorded, key, &event.mailbox, &event.device_id) else { return };
     let was_allowed = device.access == Some(Access::Allowed);
     device.decided_seq = recorded.seq;
     device.access = Some(event.access);
@@ -499,7 +557,7 @@ enum List {
 }
 
 /// The list edits a Set-CASMailbox call makes: (mailbox, list, added ids, removed ids).
-fn list_edits(call: &CmdletCall) -> Vec<(String, List, Vec<String>, Vec<String>)> {
+fn list_edits(call: &CmdletCall) -> Vec<(&str, List, &[String], &[String])> {
     if !call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
         return Vec::new();
     }
@@ -509,7 +567,7 @@ fn list_edits(call: &CmdletCall) -> Vec<(String, List, Vec<String>, Vec<String>)
         [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
     {
         if let Some(ParamValue::Edit(edit)) = call.parameter(parameter) {
-            edits.push((identity.to_string(), list, edit.add.clone(), edit.remove.clone()));
+            edits.push((identity, list, edit.add.as_slice(), edit.remove.as_slice()));
         }
     }
     edits
@@ -538,12 +596,13 @@ fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut std::co
     }
 }
 
-fn cmdlet_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &CmdletRequested) {
-    let call = CmdletCall { cmdlet: event.cmdlet.clone(), parameters: event.parameters.clone() };
+/// Folds an intent, moving the call and its devices into the pending command.
+pub(super) fn cmdlet_requested(projection: &mut Projection, recorded: &RecordedEvent, event: CmdletRequested) {
+    let call = CmdletCall { cmdlet: event.cmdlet, parameters: event.parameters };
     // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
     for (identity, list, added, _) in list_edits(&call) {
-        if let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) {
+        if let Some(mailbox) = projection.mailboxes.get_mut(&key_of(identity)) {
             easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
         }
     }
@@ -558,7 +617,7 @@ fn cmdlet_requested(projection: &mut Projection, recorded: &RecordedEvent, event
     let pending = PendingCommand {
         command_id: event.command_id,
         call,
-        devices: event.devices.clone(),
+        devices: event.devices,
         attempt: event.attempt,
         requested_seq: recorded.seq,
         in_doubt: false,

@@ -7,11 +7,16 @@
 //! Maps are keyed by lowercased ids (Exchange and Graph compare ids case-insensitively) and are
 //! deterministic (`FxHashMap`, sorted on output).
 
+pub mod class_strings;
 pub mod evolve;
 pub mod flow;
+mod owned;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::sync::Arc;
+
+use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -22,7 +27,9 @@ use crate::domain::vocabulary::{
     Access, AccessLevel, Characteristic, Compliance, ConnectorKind, ExchangeReason, ExchangeState, Reason, SyncKind,
 };
 
+pub use class_strings::ClassStrings;
 pub use evolve::evolve;
+pub use owned::evolve_owned;
 
 /// How many anomalies the projection keeps (the count goes on).
 pub const ANOMALIES_KEPT_MAX: usize = 1_000;
@@ -51,16 +58,19 @@ pub struct Projection {
     /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
     /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
     #[serde(skip)]
-    pub device_keys_by_id: FxHashMap<String, Vec<DeviceKey>>,
+    pub device_keys_by_id: FxHashMap<CompactString, Vec<DeviceKey>>,
     /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds (derived, like the above).
     #[serde(skip)]
-    pub device_ids_by_mailbox: FxHashMap<String, Vec<String>>,
+    pub device_ids_by_mailbox: FxHashMap<CompactString, Vec<CompactString>>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: FxHashMap<String, String>,
     /// Partnerships whose user is owed the notification mail of this episode (derived).
     #[serde(skip)]
     pub owed_notifications: BTreeSet<DeviceKey>,
+    /// The devices' class strings, each held once (derived, like the above).
+    #[serde(skip)]
+    pub class_strings: ClassStrings,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -73,11 +83,13 @@ pub struct Projection {
     pub event_count: u64,
 }
 
-/// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId.
+/// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId. Held inline (no
+/// allocation) up to 24 bytes, which most DeviceIds and many addresses fit: a projection holds
+/// each key several times (the map, its indexes, the owed set). Serialised as two strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DeviceKey {
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: CompactString,
+    pub device_id: CompactString,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -148,10 +160,12 @@ pub struct DeviceView {
     /// Mailbox SMTP and DeviceId as first reported (display case).
     pub mailbox: String,
     pub device_id: String,
-    pub device_type: String,
-    pub device_model: String,
-    pub device_os: String,
-    pub user_agent: String,
+    /// The device's class as Exchange reports it: a handful of distinct values over a whole
+    /// organisation, so each is held once (`ClassStrings`) and shared. Serialised as strings.
+    pub device_type: Arc<str>,
+    pub device_model: Arc<str>,
+    pub device_os: Arc<str>,
+    pub user_agent: Arc<str>,
     pub exchange_state: ExchangeState,
     pub exchange_reason: ExchangeReason,
     pub access: Option<Access>,
@@ -238,7 +252,19 @@ pub struct Anomaly {
 
 /// Lowercases an id for use as a key.
 pub fn key_of(id: &str) -> String {
-    id.to_lowercase()
+    // Ids are ASCII nearly always; the ASCII lowercase is the same string, found faster.
+    if id.is_ascii() { id.to_ascii_lowercase() } else { id.to_lowercase() }
+}
+
+/// `key_of` as a compact string: inline, without an allocation, up to 24 bytes.
+pub fn compact_key_of(id: &str) -> CompactString {
+    if id.is_ascii() {
+        let mut key = CompactString::from(id);
+        key.make_ascii_lowercase();
+        key
+    } else {
+        CompactString::from(id.to_lowercase())
+    }
 }
 
 impl DeviceView {
@@ -254,7 +280,7 @@ impl DeviceView {
 
 impl DeviceKey {
     pub fn new(mailbox: &str, device_id: &str) -> DeviceKey {
-        DeviceKey { mailbox: key_of(mailbox), device_id: key_of(device_id) }
+        DeviceKey { mailbox: compact_key_of(mailbox), device_id: compact_key_of(device_id) }
     }
 }
 
@@ -278,14 +304,14 @@ impl Projection {
 
     /// The keys of every partnership with this DeviceId, sorted.
     pub fn keys_with_device_id(&self, device_id: &str) -> &[DeviceKey] {
-        self.device_keys_by_id.get(&key_of(device_id)).map(Vec::as_slice).unwrap_or(&[])
+        self.device_keys_by_id.get(&compact_key_of(device_id)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
     pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
         let ids = self.device_ids_by_mailbox.get(mailbox_key).map(Vec::as_slice).unwrap_or(&[]);
         ids.iter()
-            .map(|device_id| DeviceKey { mailbox: mailbox_key.to_string(), device_id: device_id.clone() })
+            .map(|device_id| DeviceKey { mailbox: CompactString::from(mailbox_key), device_id: device_id.clone() })
             .collect()
     }
 
@@ -296,8 +322,8 @@ impl Projection {
         let mut keys: Vec<DeviceKey> = self.devices.keys().cloned().collect();
         keys.sort_unstable();
         for key in keys {
-            self.device_keys_by_id.entry(key.device_id.clone()).or_default().push(key.clone());
-            self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default().push(key.device_id);
+            push_exact(self.device_keys_by_id.entry(key.device_id.clone()).or_default(), key.clone());
+            push_exact(self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default(), key.device_id);
         }
         for ids in self.device_ids_by_mailbox.values_mut() {
             ids.sort_unstable();
@@ -308,6 +334,15 @@ impl Projection {
             .filter(|(_, device)| device.is_owed_notification())
             .map(|(key, _)| key.clone())
             .collect();
+        let mut class_strings = ClassStrings::default();
+        for device in self.devices.values_mut() {
+            for field in
+                [&mut device.device_type, &mut device.device_model, &mut device.device_os, &mut device.user_agent]
+            {
+                class_strings.reshare(field);
+            }
+        }
+        self.class_strings = class_strings;
         self.mailbox_by_identity = self
             .mailboxes
             .values()
@@ -317,15 +352,19 @@ impl Projection {
     }
 
     /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
-    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) {
-        assert!(!self.devices.contains_key(&key), "a partnership is inserted once");
+    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) -> &mut DeviceView {
         let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
         let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
+        by_id.reserve_exact(1);
         by_id.insert(position, key.clone());
         let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
         let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
+        by_mailbox.reserve_exact(1);
         by_mailbox.insert(position, key.device_id.clone());
-        self.devices.insert(key, device);
+        match self.devices.entry(key) {
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(device),
+            std::collections::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
+        }
     }
 
     /// The user owning a mailbox: by SMTP address, else by UPN.
@@ -374,6 +413,13 @@ impl Projection {
             .map(|managed| managed.compliance)
             .unwrap_or_default()
     }
+}
+
+/// Pushes without the spare room `Vec` leaves when it grows (room for four at the first push):
+/// the index lists hold one or two keys nearly always, and there is one list per device.
+fn push_exact<T>(list: &mut Vec<T>, value: T) {
+    list.reserve_exact(1);
+    list.push(value);
 }
 
 /// The partnerships an event is about (for traces): named directly, by DeviceId, by managed

@@ -1,0 +1,74 @@
+//! `evolve_owned`: the fold of `evolve` for an event the caller gives away, so that the strings
+//! of the most frequent events (discoveries, decisions, intents) move into the projection instead
+//! of being copied. Replays of a whole log use it; `evolve` stays for callers that keep the event.
+//!
+//! Invariant: `evolve_owned(p, e.clone())` leaves `p` exactly as `evolve(p, &e)` does.
+
+use crate::domain::RecordedEvent;
+use crate::domain::event::{AccessDecided, CmdletRequested, DecisionInputs, DeviceDiscovered, Event};
+use crate::domain::projection::evolve::{
+    access_decided, apply, begin, cmdlet_requested, device_discovered, follow_notifications, notification_keys,
+};
+use crate::domain::projection::{DeviceKey, Projection};
+use crate::domain::vocabulary::{ExchangeReason, ExchangeState};
+
+/// Folds `recorded` into `projection`, consuming it.
+pub fn evolve_owned(projection: &mut Projection, mut recorded: RecordedEvent) {
+    if !begin(projection, &recorded) {
+        return;
+    }
+    // The payload is taken out and an empty one of the same type left behind: anomalies still
+    // name the event's type, and nothing else reads the payload after this point.
+    match &mut recorded.event {
+        Event::DeviceDiscovered(event) => {
+            let event = std::mem::replace(event, empty_discovered());
+            let key = device_discovered(projection, &recorded, event);
+            follow_notifications(projection, [key]);
+        }
+        Event::AccessDecided(event) => {
+            let event = std::mem::replace(event, empty_decided(event));
+            let key = DeviceKey::new(&event.mailbox, &event.device_id);
+            access_decided(projection, &recorded, &key, &event);
+            follow_notifications(projection, [key]);
+        }
+        Event::CmdletRequested(event) => {
+            let empty = CmdletRequested {
+                command_id: event.command_id,
+                cmdlet: String::new(),
+                parameters: Default::default(),
+                devices: Vec::new(),
+                attempt: event.attempt,
+            };
+            let event = std::mem::replace(event, empty);
+            cmdlet_requested(projection, &recorded, event);
+        }
+        _ => {
+            let keys = notification_keys(&recorded.event);
+            apply(projection, &recorded);
+            follow_notifications(projection, keys);
+        }
+    }
+}
+
+fn empty_discovered() -> DeviceDiscovered {
+    DeviceDiscovered {
+        mailbox: String::new(),
+        device_id: String::new(),
+        device_type: String::new(),
+        device_model: String::new(),
+        device_os: String::new(),
+        exchange_state: ExchangeState::Unknown,
+        exchange_reason: ExchangeReason::Unknown,
+        user_agent: String::new(),
+    }
+}
+
+fn empty_decided(event: &AccessDecided) -> AccessDecided {
+    AccessDecided {
+        mailbox: String::new(),
+        device_id: String::new(),
+        access: event.access,
+        reason: event.reason,
+        inputs: DecisionInputs::default(),
+    }
+}

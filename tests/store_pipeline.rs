@@ -1,0 +1,161 @@
+//! The read-ahead fold (`Store::for_each_event`, `data::fold_log`): it hands over exactly the
+//! events the checked iterator yields, in order; damage before a snapshot (which a tail open does
+//! not read) is still an error naming the first bad seq, after every event before it; and the
+//! fold that moves events into the projection ends where the fold that borrows them does.
+
+use std::fs;
+use std::path::Path;
+
+use easgate::domain::RecordedEvent;
+use easgate::domain::projection::{Projection, evolve};
+use easgate::store::measure::realistic_events;
+use easgate::store::record::{decode_record, encode_record};
+use easgate::store::{ImportDefaults, OpenMode, Store, StoreError};
+
+/// Long enough that the events are read on a second thread (several batches).
+const EVENTS: u64 = 12_000;
+
+fn store_with(directory: &Path, events: u64) -> Store {
+    let mut store = Store::open(directory, OpenMode::Tail).unwrap();
+    for first in (0..events).step_by(1_000) {
+        store.append(realistic_events(first, 1_000.min(events - first) as usize)).unwrap();
+    }
+    store.flush().unwrap();
+    store
+}
+
+fn with_raw_events(directory: &Path, change: impl FnOnce(&sled::Tree)) {
+    // sled's thread pool may hold the file lock for a moment after the store is dropped.
+    let mut db = sled::open(directory.join("log"));
+    for _ in 0..200 {
+        if db.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        db = sled::open(directory.join("log"));
+    }
+    let db = db.unwrap();
+    change(&db.open_tree("events").unwrap());
+    db.flush().unwrap();
+}
+
+/// A log of `EVENTS` events with a snapshot near its end (so a tail open reads only after it),
+/// damaged by `change`, then opened at its tail.
+fn damaged_below_the_snapshot(directory: &Path, change: impl FnOnce(&sled::Tree)) -> Store {
+    let mut store = store_with(directory, EVENTS);
+    store.save_snapshot(EVENTS - 100, 7, vec![1, 2, 3]).unwrap();
+    store.flush().unwrap();
+    store.close().unwrap();
+    with_raw_events(directory, change);
+    Store::open(directory, OpenMode::Tail).unwrap()
+}
+
+fn handed_over(store: &Store, from_seq: u64, until_seq: u64) -> (Vec<RecordedEvent>, Result<u64, StoreError>) {
+    let mut events = Vec::new();
+    let result = store.for_each_event(from_seq, until_seq, |event| events.push(event));
+    (events, result)
+}
+
+#[test]
+fn every_event_is_handed_over_in_order_as_the_checked_iterator_yields_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = store_with(directory.path(), EVENTS);
+    for (from_seq, until_seq) in [(1, u64::MAX), (2_500, 7_777), (11_990, EVENTS), (5, 9)] {
+        let (events, result) = handed_over(&store, from_seq, until_seq);
+        let expected: Vec<RecordedEvent> =
+            store.events_range(from_seq, until_seq).unwrap().map(|event| event.unwrap()).collect();
+        assert_eq!(result.unwrap(), expected.len() as u64);
+        assert_eq!(events, expected, "{from_seq}..={until_seq}");
+    }
+}
+
+#[test]
+fn a_hole_is_named_after_every_event_before_it_was_handed_over() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), |events| {
+        events.remove(5_000u64.to_be_bytes()).unwrap();
+    });
+    let (events, result) = handed_over(&store, 1, u64::MAX);
+    let error = result.unwrap_err();
+    assert_eq!(error.seq(), Some(5_000), "{error}");
+    assert!(error.to_string().contains("record missing"), "{error}");
+    assert_eq!(events.len(), 4_999);
+    assert!(events.iter().zip(1..).all(|(event, seq)| event.seq == seq));
+}
+
+#[test]
+fn a_broken_link_is_named_at_its_seq() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), |events| {
+        let record = events.get(6_000u64.to_be_bytes()).unwrap().unwrap().to_vec();
+        let (mut envelope, payload) = decode_record(&record).unwrap();
+        envelope.prev_hash = [0x11; 32];
+        events.insert(6_000u64.to_be_bytes(), encode_record(&envelope, payload)).unwrap();
+    });
+    let (events, result) = handed_over(&store, 1, u64::MAX);
+    let error = result.unwrap_err();
+    assert_eq!(error.seq(), Some(6_000), "{error}");
+    assert!(error.to_string().contains("hash chain broken"), "{error}");
+    assert_eq!(events.len(), 5_999);
+}
+
+#[test]
+fn a_flipped_byte_is_named_at_its_seq() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), |events| {
+        let mut record = events.get(7_000u64.to_be_bytes()).unwrap().unwrap().to_vec();
+        record[120] ^= 0x04;
+        events.insert(7_000u64.to_be_bytes(), record).unwrap();
+    });
+    let mut projection = Projection::default();
+    let error = easgate::data::fold_log(&store, &mut projection).unwrap_err();
+    assert_eq!(error.seq(), Some(7_000), "{error}");
+    assert!(error.to_string().contains("checksum"), "{error}");
+    assert_eq!(projection.last_seq, 6_999);
+}
+
+fn borrowed_fold(store: &Store) -> Projection {
+    let mut projection = Projection::default();
+    for event in store.events_from(1).unwrap() {
+        evolve(&mut projection, &event.unwrap());
+    }
+    projection
+}
+
+#[test]
+fn the_fold_that_moves_events_ends_where_the_fold_that_borrows_them_does() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = store_with(directory.path(), EVENTS);
+    let mut moved = Projection::default();
+    assert_eq!(easgate::data::fold_log(&store, &mut moved).unwrap(), EVENTS);
+    assert_eq!(moved, borrowed_fold(&store));
+    assert_eq!(moved.owed_notifications, borrowed_fold(&store).owed_notifications);
+}
+
+#[test]
+fn every_recorded_history_folds_the_same_moved_or_borrowed() {
+    let histories = Path::new(env!("CARGO_MANIFEST_DIR")).join("replay/histories");
+    let mut folded = 0;
+    for entry in fs::read_dir(&histories).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "jsonl") {
+            continue;
+        }
+        let directory = tempfile::tempdir().unwrap();
+        let mut store = Store::open(directory.path(), OpenMode::Full).unwrap();
+        let mut counter = 0u128;
+        let mut new_event_id = || {
+            counter += 1;
+            uuid::Uuid::from_u128(counter)
+        };
+        let input = std::io::BufReader::new(fs::File::open(&path).unwrap());
+        store.import_json_lines(input, ImportDefaults { recorded_at_us: 0, new_event_id: &mut new_event_id }).unwrap();
+        let moved = easgate::data::load_projection(&store).unwrap();
+        let borrowed = borrowed_fold(&store);
+        assert_eq!(moved, borrowed, "{}", path.display());
+        assert_eq!(moved.owed_notifications, borrowed.owed_notifications, "{}", path.display());
+        assert_eq!(moved.anomalies, borrowed.anomalies, "{}", path.display());
+        folded += 1;
+    }
+    assert!(folded >= 3, "only {folded} histories under {}", histories.display());
+}
