@@ -160,6 +160,8 @@ pub struct ExchangeRule {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sync {
+    /// Optional, as it always was: a bare `{"do":"sync"}` runs a full sync.
+    #[serde(default = "default_sync_kind")]
     pub kind: SyncKind,
 }
 
@@ -300,6 +302,9 @@ fn default_policy_access() -> AccessLevel {
 }
 fn default_device_type() -> String {
     "iPhone".to_string()
+}
+fn default_sync_kind() -> SyncKind {
+    SyncKind::Full
 }
 
 /// A policy access rule as a scenario writes it: unknown fields are refused here too.
@@ -480,12 +485,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_inside_access_rules_and_a_sync_without_kind_are_refused() {
+    fn unknown_fields_inside_access_rules_and_unknown_sync_kinds_are_refused() {
         let rule =
             r#"{"do":"policy","access_rules":[{"device_class":"x","type":"family","access":"block","extra":1}]}"#;
         let error = parse_line(rule).unwrap_err();
         assert!(error.contains("access_rules") && error.contains("extra"), "{error}");
-        assert!(parse_line(r#"{"do":"sync"}"#).unwrap_err().contains("kind"));
+        assert!(parse_line(r#"{"do":"sync","kind":"delta"}"#).unwrap_err().contains("kind"));
     }
 
     #[test]
