@@ -8,6 +8,7 @@
 //! deterministic (`FxHashMap`, sorted on output).
 
 pub mod class_strings;
+mod commands;
 pub mod evolve;
 pub mod flow;
 mod owned;

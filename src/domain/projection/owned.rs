@@ -6,8 +6,9 @@
 
 use crate::domain::RecordedEvent;
 use crate::domain::event::{AccessDecided, CmdletRequested, DecisionInputs, DeviceDiscovered, Event};
+use crate::domain::projection::commands::cmdlet_requested;
 use crate::domain::projection::evolve::{
-    access_decided, apply, begin, cmdlet_requested, device_discovered, follow_notifications, notification_keys,
+    access_decided, apply, begin, device_discovered, follow_notifications, notification_keys,
 };
 use crate::domain::projection::{DeviceKey, Projection};
 use crate::domain::vocabulary::{ExchangeReason, ExchangeState};

@@ -1,0 +1,133 @@
+//! The intents easgate records (`CmdletRequested`) and their outcomes, folded into the
+//! projection: pending commands, and the list entries and rules easgate asked Exchange for (what
+//! makes an entry easgate's own rather than an admin's).
+
+use crate::domain::RecordedEvent;
+use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
+use crate::domain::event::CmdletRequested;
+use crate::domain::projection::evolve::{anomaly, touch_mailbox};
+use crate::domain::projection::*;
+use crate::domain::vocabulary::Characteristic;
+
+/// Which of a mailbox's lists a Set-CASMailbox parameter edits.
+#[derive(Clone, Copy)]
+enum List {
+    Allowed,
+    Blocked,
+}
+
+/// The list edits a Set-CASMailbox call makes: (mailbox, list, added ids, removed ids).
+fn list_edits(call: &CmdletCall) -> Vec<(&str, List, &[String], &[String])> {
+    if !call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
+        return Vec::new();
+    }
+    let Some(identity) = call.text_parameter("Identity") else { return Vec::new() };
+    let mut edits = Vec::new();
+    for (parameter, list) in
+        [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
+    {
+        if let Some(ParamValue::Edit(edit)) = call.parameter(parameter) {
+            edits.push((identity, list, edit.add.as_slice(), edit.remove.as_slice()));
+        }
+    }
+    edits
+}
+
+/// The device access rule a New-/Remove-ActiveSyncDeviceAccessRule call creates or removes.
+fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
+    if call.cmdlet.eq_ignore_ascii_case("New-ActiveSyncDeviceAccessRule") {
+        let query = call.text_parameter("QueryString")?.to_string();
+        let characteristic = Characteristic::parse(call.text_parameter("Characteristic")?)?;
+        return Some((true, (query, characteristic)));
+    }
+    if call.cmdlet.eq_ignore_ascii_case("Remove-ActiveSyncDeviceAccessRule") {
+        let identity = call.text_parameter("Identity")?;
+        let (query, characteristic) = identity.rsplit_once(" (")?;
+        let characteristic = Characteristic::parse(characteristic.strip_suffix(')')?)?;
+        return Some((false, (query.to_string(), characteristic)));
+    }
+    None
+}
+
+fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut std::collections::BTreeSet<String> {
+    match list {
+        List::Allowed => &mut mailbox.easgate_allowed,
+        List::Blocked => &mut mailbox.easgate_blocked,
+    }
+}
+
+/// Folds an intent, moving the call and its devices into the pending command.
+pub(in crate::domain::projection) fn cmdlet_requested(
+    projection: &mut Projection,
+    recorded: &RecordedEvent,
+    event: CmdletRequested,
+) {
+    let call = CmdletCall { cmdlet: event.cmdlet, parameters: event.parameters };
+    // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
+    // appears on the list is still known to be easgate's, never mistaken for an admin's.
+    for (identity, list, added, _) in list_edits(&call) {
+        if let Some(mailbox) = projection.mailboxes.get_mut(&key_of(identity)) {
+            easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
+        }
+    }
+    if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
+        organization.easgate_rules.insert(rule);
+    }
+    for device_ref in &event.devices {
+        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+            device.last_event_seq = recorded.seq;
+        }
+    }
+    let pending = PendingCommand {
+        command_id: event.command_id,
+        call,
+        devices: event.devices,
+        attempt: event.attempt,
+        requested_seq: recorded.seq,
+        in_doubt: false,
+    };
+    projection.pending_commands.insert(event.command_id, pending);
+}
+
+pub(in crate::domain::projection) enum Outcome {
+    Applied,
+    NotApplied,
+    InDoubt,
+}
+
+pub(in crate::domain::projection) fn command_finished(
+    projection: &mut Projection,
+    recorded: &RecordedEvent,
+    command_id: uuid::Uuid,
+    outcome: Outcome,
+) {
+    let Some(pending) = projection.pending_commands.get_mut(&command_id) else {
+        anomaly(projection, recorded, format!("outcome of unknown command {command_id}"));
+        return;
+    };
+    if let Outcome::InDoubt = outcome {
+        pending.in_doubt = true;
+        return;
+    }
+    let Some(pending) = projection.pending_commands.remove(&command_id) else { return };
+    for device_ref in &pending.devices {
+        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+            device.last_event_seq = recorded.seq;
+        }
+    }
+    let applied = matches!(outcome, Outcome::Applied);
+    for (identity, list, added, removed) in list_edits(&pending.call) {
+        touch_mailbox(projection, &key_of(&identity), recorded.seq);
+        let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) else { continue };
+        let owned = easgate_list(mailbox, list);
+        let released = if applied { removed } else { added };
+        for id in released {
+            owned.remove(&key_of(&id));
+        }
+    }
+    if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut()) {
+        if created != applied {
+            organization.easgate_rules.remove(&rule);
+        }
+    }
+}
