@@ -17,7 +17,7 @@ use crate::store::read::seq_key;
 use crate::store::sled_guard::sled_call;
 
 /// 2026-01-01T00:00:00Z in microseconds.
-const START_US: i64 = 1_767_225_600_000_000;
+pub const START_US: i64 = 1_767_225_600_000_000;
 
 /// One measured run.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +97,8 @@ pub fn realistic_events(first_index: u64, count: usize) -> Vec<NewEvent> {
     (first_index..first_index + count as u64).map(realistic_event).collect()
 }
 
-fn deterministic_v7(index: u64, stream: u8) -> Uuid {
+/// A version-7 id made of `index` and `stream`: the same for the same inputs, so runs compare.
+pub fn deterministic_v7(index: u64, stream: u8) -> Uuid {
     let mut random = [0u8; 10];
     random[..8].copy_from_slice(&index.to_be_bytes());
     random[8] = stream;

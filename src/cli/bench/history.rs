@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use uuid::Uuid;
-
 use crate::domain::NewEvent;
 use crate::domain::cmdlet_call::{ListEdit, ParamValue, Parameters};
 use crate::domain::event::{
@@ -15,22 +13,13 @@ use crate::domain::event::{
     ExchangeStateObserved,
 };
 use crate::domain::vocabulary::{Access, Compliance, ExchangeReason, ExchangeState, Reason};
+use crate::store::measure::{START_US, deterministic_v7};
 use crate::store::{OpenMode, Store, StoreError};
 
 /// Events per partnership per round: decided, cmdlet requested, cmdlet succeeded, state observed.
 const EVENTS_PER_ROUND: u64 = 4;
 /// Events appended (and flushed) at a time while building.
 const BATCH_EVENTS: u64 = 10_000;
-/// 2026-01-01T00:00:00Z.
-const START_US: i64 = 1_767_225_600_000_000;
-
-fn uuid_of(index: u64, stream: u8) -> Uuid {
-    let mut random = [0u8; 10];
-    random[..8].copy_from_slice(&index.to_be_bytes());
-    random[8] = stream;
-    uuid::Builder::from_unix_timestamp_millis((START_US / 1_000) as u64 + index / 1_000, &random).into_uuid()
-}
-
 /// Event `index` (0-based) of the history of `devices` partnerships (two per mailbox).
 pub fn history_event(index: u64, devices: u64) -> NewEvent {
     let devices = devices.max(1);
@@ -45,7 +34,7 @@ pub fn history_event(index: u64, devices: u64) -> NewEvent {
     let device_id = format!("Appl{:012X}", device.wrapping_mul(7919));
     // Each round flips the device between blocked and allowed, as compliance comes and goes.
     let allowed = round % 2 == 0;
-    let command_id = uuid_of(index - step.unwrap_or(0) + 1, 1);
+    let command_id = deterministic_v7(index - step.unwrap_or(0) + 1, 1);
     let event = match step {
         None => Event::DeviceDiscovered(DeviceDiscovered {
             mailbox,
@@ -95,8 +84,8 @@ pub fn history_event(index: u64, devices: u64) -> NewEvent {
     };
     NewEvent {
         recorded_at_us: START_US + index as i64 * 1_000,
-        event_id: uuid_of(index, 0),
-        correlation_id: Some(uuid_of(index / 1_000, 2)),
+        event_id: deterministic_v7(index, 0),
+        correlation_id: Some(deterministic_v7(index / 1_000, 2)),
         causation_id: None,
         event,
     }
