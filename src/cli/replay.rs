@@ -109,7 +109,7 @@ fn step_traced(format: Format, projection: &mut Projection, event: &RecordedEven
     let before: Vec<(DeviceKey, Option<Shape>)> = keys_before
         .into_iter()
         .map(|key| {
-            let shape = shape(projection.devices.get(&key));
+            let shape = shape(projection.devices.get(&key).map(Box::as_ref));
             (key, shape)
         })
         .collect();

@@ -59,7 +59,7 @@ pub fn plan_mailbox(projection: &Projection, mailbox_key: &str) -> Option<Planne
 /// Adds what is wanted and missing; removes easgate's own entries that are no longer wanted.
 fn list_edit(
     observed: &[String],
-    easgate_owned: &std::collections::BTreeSet<String>,
+    easgate_owned: &crate::domain::projection::SmallSet,
     wanted: &BTreeMap<String, String>,
 ) -> Option<ListEdit> {
     let add: Vec<String> = wanted.values().filter(|device_id| !list_contains(observed, device_id)).cloned().collect();
@@ -79,7 +79,7 @@ pub fn mailbox_devices<'a>(projection: &'a Projection, mailbox_key: &str) -> Vec
     projection
         .keys_of_mailbox(mailbox_key)
         .iter()
-        .filter_map(|key| projection.devices.get(key))
+        .filter_map(|key| projection.devices.get(key).map(Box::as_ref))
         .filter(|device| !device.removed)
         .collect()
 }

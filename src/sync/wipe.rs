@@ -70,6 +70,7 @@ impl Engine {
         let mut wanted: Vec<&DeviceView> = projection
             .devices
             .values()
+            .map(Box::as_ref)
             .filter(|device| !device.removed && device.wipe.as_ref().is_some_and(|wipe| !wipe.confirmed))
             .collect();
         wanted

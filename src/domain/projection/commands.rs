@@ -49,7 +49,7 @@ fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
     None
 }
 
-fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut std::collections::BTreeSet<String> {
+fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut SmallSet {
     match list {
         List::Allowed => &mut mailbox.easgate_allowed,
         List::Blocked => &mut mailbox.easgate_blocked,

@@ -38,7 +38,7 @@ pub(super) fn begin(projection: &mut Projection, recorded: &RecordedEvent) -> bo
 /// follows them.
 pub(super) fn follow_notifications(projection: &mut Projection, keys: impl IntoIterator<Item = DeviceKey>) {
     for key in keys {
-        let owed = projection.devices.get(&key).is_some_and(DeviceView::is_owed_notification);
+        let owed = projection.devices.get(&key).is_some_and(|device| device.is_owed_notification());
         if owed {
             projection.owed_notifications.insert(key);
         } else {

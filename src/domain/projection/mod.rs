@@ -12,13 +12,14 @@ mod commands;
 pub mod evolve;
 pub mod flow;
 mod owned;
+mod small_set;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -31,6 +32,7 @@ use crate::domain::vocabulary::{
 pub use class_strings::ClassStrings;
 pub use evolve::evolve;
 pub use owned::evolve_owned;
+pub use small_set::SmallSet;
 
 /// How many anomalies the projection keeps (the count goes on).
 pub const ANOMALIES_KEPT_MAX: usize = 1_000;
@@ -55,7 +57,7 @@ pub struct Projection {
     pub managed_by_eas: FxHashMap<String, String>,
     /// Key: lowercased EAS DeviceId.
     pub registrations: FxHashMap<String, RegistrationView>,
-    pub devices: FxHashMap<DeviceKey, DeviceView>,
+    pub devices: FxHashMap<DeviceKey, Box<DeviceView>>,
     /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
     /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
     #[serde(skip)]
@@ -66,9 +68,10 @@ pub struct Projection {
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: FxHashMap<String, String>,
-    /// Partnerships whose user is owed the notification mail of this episode (derived).
+    /// Partnerships whose user is owed the notification mail of this episode (derived). A hash
+    /// set: it follows most events of a replay, and its one reader sorts what it takes.
     #[serde(skip)]
-    pub owed_notifications: BTreeSet<DeviceKey>,
+    pub owed_notifications: FxHashSet<DeviceKey>,
     /// The devices' class strings, each held once (derived, like the above).
     #[serde(skip)]
     pub class_strings: ClassStrings,
@@ -123,8 +126,8 @@ pub struct MailboxView {
     pub allowed_device_ids: Vec<String>,
     pub blocked_device_ids: Vec<String>,
     /// Lowercased ids easgate put (or asked to put) on the lists; every other entry is an admin's.
-    pub easgate_allowed: BTreeSet<String>,
-    pub easgate_blocked: BTreeSet<String>,
+    pub easgate_allowed: SmallSet,
+    pub easgate_blocked: SmallSet,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,20 +290,20 @@ impl DeviceKey {
 
 impl Projection {
     pub fn device(&self, mailbox: &str, device_id: &str) -> Option<&DeviceView> {
-        self.devices.get(&DeviceKey::new(mailbox, device_id))
+        self.devices.get(&DeviceKey::new(mailbox, device_id)).map(Box::as_ref)
     }
 
     /// Partnerships that still exist, sorted by mailbox then DeviceId.
     pub fn current_devices(&self) -> Vec<&DeviceView> {
         let mut devices: Vec<(&DeviceKey, &DeviceView)> =
-            self.devices.iter().filter(|(_, device)| !device.removed).collect();
+            self.devices.iter().filter(|(_, device)| !device.removed).map(|(key, device)| (key, &**device)).collect();
         devices.sort_unstable_by(|left, right| left.0.cmp(right.0));
         devices.into_iter().map(|(_, device)| device).collect()
     }
 
     /// Every partnership (current or removed) with this DeviceId, case-insensitively, sorted.
     pub fn devices_with_id(&self, device_id: &str) -> Vec<&DeviceView> {
-        self.keys_with_device_id(device_id).iter().filter_map(|key| self.devices.get(key)).collect()
+        self.keys_with_device_id(device_id).iter().filter_map(|key| self.devices.get(key).map(Box::as_ref)).collect()
     }
 
     /// The keys of every partnership with this DeviceId, sorted.
@@ -363,7 +366,7 @@ impl Projection {
         by_mailbox.reserve_exact(1);
         by_mailbox.insert(position, key.device_id.clone());
         match self.devices.entry(key) {
-            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(device),
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(Box::new(device)),
             std::collections::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
         }
     }

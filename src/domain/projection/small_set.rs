@@ -1,0 +1,119 @@
+//! `SmallSet`: a set of strings kept as a sorted vector. A mailbox's easgate-owned list entries
+//! are one or two ids, and a `BTreeSet` spends a 288-byte node on each non-empty set: over
+//! 50,000 mailboxes that was more memory than every mailbox's other fields together.
+//! Serialised as a sequence, in order, exactly as the `BTreeSet` it replaces (snapshots keep
+//! their shape).
+//!
+//! Invariant: the entries are sorted and distinct.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<String>")]
+pub struct SmallSet(Vec<String>);
+
+impl SmallSet {
+    pub fn contains(&self, entry: &str) -> bool {
+        self.position(entry).is_ok()
+    }
+
+    /// Adds `entry`; false when it was there already.
+    pub fn insert(&mut self, entry: String) -> bool {
+        match self.position(&entry) {
+            Ok(_) => false,
+            Err(position) => {
+                self.0.reserve_exact(1);
+                self.0.insert(position, entry);
+                true
+            }
+        }
+    }
+
+    /// Removes `entry`; false when it was not there.
+    pub fn remove(&mut self, entry: &str) -> bool {
+        match self.position(entry) {
+            Ok(position) => {
+                self.0.remove(position);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &String> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, entry: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|held| held.as_str().cmp(entry))
+    }
+}
+
+impl Extend<String> for SmallSet {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, entries: I) {
+        for entry in entries {
+            self.insert(entry);
+        }
+    }
+}
+
+impl FromIterator<String> for SmallSet {
+    fn from_iter<I: IntoIterator<Item = String>>(entries: I) -> SmallSet {
+        let mut set = SmallSet::default();
+        set.extend(entries);
+        set
+    }
+}
+
+/// From any sequence (a snapshot written from a `BTreeSet` is sorted already; anything else is
+/// put in order, so the invariant holds whatever was read).
+impl From<Vec<String>> for SmallSet {
+    fn from(mut entries: Vec<String>) -> SmallSet {
+        entries.sort_unstable();
+        entries.dedup();
+        entries.shrink_to_fit();
+        SmallSet(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn it_behaves_as_a_btree_set_and_serialises_as_one() {
+        let operations = [("b", true), ("a", true), ("b", true), ("c", true), ("a", false), ("z", false), ("c", true)];
+        let mut small = SmallSet::default();
+        let mut btree = BTreeSet::new();
+        for (entry, add) in operations {
+            if add {
+                assert_eq!(small.insert(entry.to_string()), btree.insert(entry.to_string()));
+            } else {
+                assert_eq!(small.remove(entry), btree.remove(entry));
+            }
+            assert_eq!(small.iter().collect::<Vec<_>>(), btree.iter().collect::<Vec<_>>());
+            assert_eq!(small.contains("b"), btree.contains("b"));
+        }
+        let small_bytes = postcard::to_allocvec(&small).unwrap();
+        assert_eq!(small_bytes, postcard::to_allocvec(&btree).unwrap());
+        assert_eq!(serde_json::to_string(&small).unwrap(), serde_json::to_string(&btree).unwrap());
+        let back: SmallSet = postcard::from_bytes(&small_bytes).unwrap();
+        assert_eq!(back, small);
+    }
+
+    #[test]
+    fn an_unsorted_sequence_is_put_in_order() {
+        let set: SmallSet = serde_json::from_str(r#"["c","a","c","b"]"#).unwrap();
+        assert_eq!(set.iter().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(set.contains("c") && !set.contains("d"));
+    }
+}
