@@ -88,6 +88,66 @@ fn the_latest_snapshot_of_the_callers_format_is_loaded_and_others_are_ignored() 
     assert!(matches!(error, StoreError::Refused(_)), "{error}");
 }
 
+fn snapshot_files(directory: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(directory.join("snapshots"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn snapshots_are_files_and_a_damaged_one_gives_way_to_the_one_before() {
+    let directory = tempfile::tempdir().unwrap();
+    let mut store = store_with(directory.path(), 300);
+    store.save_snapshot(100, PROJECTION_FORMAT, b"at 100".to_vec()).unwrap();
+    // A save a crash interrupted leaves a temporary file: never read, removed by the next save.
+    std::fs::write(directory.path().join("snapshots/.00000000000000000150.snapshot.tmp"), b"half").unwrap();
+    store.save_snapshot(200, PROJECTION_FORMAT, b"at 200".to_vec()).unwrap();
+    assert_eq!(snapshot_files(directory.path()), ["00000000000000000100.snapshot", "00000000000000000200.snapshot"]);
+    // A flipped byte inside the newest snapshot's bytes: its checksum fails, the older one is used.
+    let newest = directory.path().join("snapshots/00000000000000000200.snapshot");
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let inside = bytes.len() - 6;
+    bytes[inside] ^= 0x01;
+    std::fs::write(&newest, bytes).unwrap();
+    let latest = store.latest_snapshot(PROJECTION_FORMAT).unwrap().unwrap();
+    assert_eq!((latest.seq, latest.bytes.as_slice()), (100, &b"at 100"[..]));
+    store.close().unwrap();
+    // The tail open trusts the header (its hash matches the log) and checks from there; the
+    // damaged bytes are never folded.
+    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.open_report().checked_from_seq, 201);
+    assert_eq!(store.latest_snapshot(PROJECTION_FORMAT).unwrap().unwrap().seq, 100);
+    // Deleting snapshots deletes the files; the log stays whole.
+    let mut store = store;
+    store.delete_snapshots().unwrap();
+    assert!(snapshot_files(directory.path()).is_empty());
+    assert_eq!(store.latest_snapshot(PROJECTION_FORMAT).unwrap(), None);
+    assert_eq!(store.last_seq(), 300);
+}
+
+#[test]
+fn snapshots_an_older_easgate_kept_in_sled_are_not_read_and_the_next_save_clears_them() {
+    let directory = tempfile::tempdir().unwrap();
+    store_with(directory.path(), 300).close().unwrap();
+    // What an easgate before snapshot files left: a (valid-looking) value in the `snapshots` tree.
+    with_raw_tree(directory.path(), "snapshots", |tree| {
+        tree.insert(200u64.to_be_bytes(), vec![1u8; 80]).unwrap();
+    });
+    let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.open_report().checked_from_seq, 1, "the whole chain is checked: no snapshot is known");
+    assert_eq!(store.latest_snapshot(PROJECTION_FORMAT).unwrap(), None);
+    snapshot_at(&mut store, 250);
+    store.close().unwrap();
+    let mut legacy_entries = usize::MAX;
+    with_raw_tree(directory.path(), "snapshots", |tree| legacy_entries = tree.len());
+    assert_eq!(legacy_entries, 0);
+    let store = Store::open(directory.path(), OpenMode::Tail).unwrap();
+    assert_eq!(store.latest_snapshot(PROJECTION_FORMAT).unwrap().unwrap().seq, 250);
+}
+
 #[test]
 fn a_tail_open_checks_only_the_records_after_the_snapshot() {
     let directory = tempfile::tempdir().unwrap();

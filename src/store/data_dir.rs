@@ -172,7 +172,12 @@ pub fn write_head(data_dir: &Path, head: CommittedHead) -> Result<(), StoreError
     }
 }
 
-fn write_atomically(data_dir: &Path, name: &str, temporary_name: &str, contents: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomically(
+    data_dir: &Path,
+    name: &str,
+    temporary_name: &str,
+    contents: &[u8],
+) -> Result<(), StoreError> {
     let temporary_path = data_dir.join(temporary_name);
     let final_path = data_dir.join(name);
     let mut file =

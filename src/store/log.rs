@@ -124,7 +124,7 @@ impl Store {
     /// the log's end.
     fn check_at_open(&mut self, mode: OpenMode) -> Result<(), StoreError> {
         let trees = self.trees();
-        let end = open_check::check_log(&trees.events, &trees.snapshots, &self.log_path, self.committed, mode)?;
+        let end = open_check::check_log(&trees.events, &self.data_dir, &self.log_path, self.committed, mode)?;
         self.head = end.head;
         self.chain_verified_from = end.checked_from_seq;
         self.open_report.last_seq = end.head.seq;
@@ -372,9 +372,10 @@ impl Store {
         self.device_index.catch_up((&events, &index_tree), &self.log_path, self.head.seq, self.chain_check())
     }
 
-    /// Saves a projection snapshot taken after folding every event up to `seq`, and writes the
-    /// pending device-index entries. Both become durable with the next `flush`; the newest two
-    /// snapshots are kept.
+    /// Saves a projection snapshot taken after folding every event up to `seq` (a file, durable
+    /// when this returns; the newest two are kept), and writes the pending device-index entries
+    /// (durable with the next `flush`). A snapshot whose record is lost in a crash no longer
+    /// matches the log and is not used.
     pub fn save_snapshot(&mut self, seq: u64, format_id: u32, bytes: Vec<u8>) -> Result<(), StoreError> {
         self.refuse_if_poisoned()?;
         if u32::try_from(bytes.len()).is_err() {
@@ -389,7 +390,8 @@ impl Store {
                 )));
             }
         };
-        snapshot::save(&self.trees().snapshots, &self.log_path, &Snapshot { seq, hash, format_id, bytes })?;
+        snapshot::save(&self.data_dir, &Snapshot { seq, hash, format_id, bytes })?;
+        self.clear_legacy_snapshots()?;
         // A natural idle point: the device index catches up too, so that a crash re-derives at
         // most the events since the last snapshot.
         self.catch_up_device_index().map(|_| ())
@@ -399,24 +401,30 @@ impl Store {
     /// another format are ignored: they are rebuilt, never upcast.
     pub fn latest_snapshot(&self, format_id: u32) -> Result<Option<Snapshot>, StoreError> {
         let trees = self.trees();
-        for stored in snapshot::stored_snapshots(&trees.snapshots, &self.log_path)? {
+        for stored in snapshot::stored_snapshots(&self.data_dir)? {
             if stored.format_id == format_id
                 && snapshot::matches_log(&stored, &trees.events, &self.log_path, self.head.seq)?
+                && let Some(loaded) = stored.load()
             {
-                return Ok(Some(stored));
+                return Ok(Some(loaded));
             }
         }
         Ok(None)
     }
 
-    /// The newest stored snapshot of any format, whether or not it matches the log (for `verify`).
-    pub(crate) fn newest_stored_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
-        Ok(snapshot::stored_snapshots(&self.trees().snapshots, &self.log_path)?.into_iter().next())
-    }
-
     /// Deletes every snapshot (they are rebuilt from the log).
     pub fn delete_snapshots(&mut self) -> Result<(), StoreError> {
-        sled_call(|| self.trees().snapshots.clear()).map_err(|failure| failure.into_store_error(&self.log_path, None))
+        snapshot::delete_all(&self.data_dir)?;
+        self.clear_legacy_snapshots()
+    }
+
+    /// Empties the sled tree where easgates before snapshot files kept their snapshots (unread).
+    fn clear_legacy_snapshots(&self) -> Result<(), StoreError> {
+        let legacy = &self.trees().snapshots;
+        if legacy.is_empty() {
+            return Ok(());
+        }
+        sled_call(|| legacy.clear()).map_err(|failure| failure.into_store_error(&self.log_path, None))
     }
 }
 

@@ -9,7 +9,7 @@
 //!   `for_each_event(snapshot.seq + 1, u64::MAX, ..)` (or from 1; `events_from` for an iterator);
 //! - write-ahead intent: `append(vec![decision, intent])` then `flush()` (or `append_durable`)
 //!   before the cmdlet runs; many events, one flush per group;
-//! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (durable with the next flush);
+//! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (a file in `DATA/snapshots`, durable at once);
 //! - `easgate verify`: `Store::open(dir, OpenMode::Full)`, then `verify(Some(&mut replay))`;
 //! - `easgate log`: `events_from(seq)` + `write_json_line`; `log import`: `import_json_lines`;
 //! - `easgate audit DEVICE_ID`: `device_history(device_id)`; `status`: `len`, `size_on_disk_bytes`.

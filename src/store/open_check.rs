@@ -48,7 +48,7 @@ pub(crate) struct LogEnd {
 
 pub(crate) fn check_log(
     events: &sled::Tree,
-    snapshots: &sled::Tree,
+    data_dir: &Path,
     log_path: &Path,
     side_file: CommittedHead,
     mode: OpenMode,
@@ -70,7 +70,7 @@ pub(crate) fn check_log(
     check_side_file_record(events, log_path, side_file)?;
     let (from_seq, previous_hash) = match mode {
         OpenMode::Full => (1, ZERO_HASH),
-        OpenMode::Tail => tail_start(events, snapshots, log_path, last_seq)?,
+        OpenMode::Tail => tail_start(events, data_dir, log_path, last_seq)?,
     };
     let threads = std::thread::available_parallelism().map_or(1, |threads| threads.get());
     let last_hash = check_chain(events, log_path, from_seq, last_seq, previous_hash, threads)?;
@@ -119,11 +119,11 @@ fn check_side_file_record(events: &sled::Tree, log_path: &Path, side_file: Commi
 /// Where the tail check starts: after the newest snapshot whose record hash matches the log.
 fn tail_start(
     events: &sled::Tree,
-    snapshots: &sled::Tree,
+    data_dir: &Path,
     log_path: &Path,
     last_seq: u64,
 ) -> Result<(u64, [u8; 32]), StoreError> {
-    for stored in snapshot::stored_snapshots(snapshots, log_path)? {
+    for stored in snapshot::stored_snapshots(data_dir)? {
         if snapshot::matches_log(&stored, events, log_path, last_seq)? {
             return Ok((stored.seq + 1, stored.hash));
         }

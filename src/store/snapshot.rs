@@ -2,20 +2,33 @@
 //! seq (tying the snapshot to this exact log) and the projection's format id. Snapshots are never
 //! upcast: one whose format id differs from the caller's is ignored and rebuilt by a replay.
 //!
-//! Value layout in the `snapshots` tree (key = seq, big-endian): format byte 1, seq u64,
-//! hash [32], format_id u32, length u32, bytes, crc32c of everything before it (big-endian).
+//! Each snapshot is a file `DATA/snapshots/<seq, 20 digits>.snapshot`, written to a temporary
+//! name, synced and renamed. Files, not a sled tree: sled keeps a value it has read in memory
+//! whatever its cache size, so every open (which looks at the snapshots) and every load left the
+//! newest snapshots resident, tens of MB each for a large organisation. A file is read once,
+//! and its memory is the caller's. Snapshots that older easgates kept in the sled tree
+//! `snapshots` are not read (the first start replays the log) and are cleared by the next save.
+//!
+//! File layout: format byte 1, seq u64, hash [32], format_id u32, length u32, bytes, crc32c of
+//! everything before it (integers big-endian). The header alone (seq, hash, format id) tells
+//! whether a snapshot belongs to the log, so an open reads 49 bytes per snapshot, not the bytes.
 
-use std::path::Path;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
+use crate::store::data_dir::{sync_directory, write_atomically};
 use crate::store::error::StoreError;
-use crate::store::read::{read_record, seq_key};
-use crate::store::sled_guard::{catch_quietly, sled_call};
+use crate::store::read::read_record;
 
+/// The directory of snapshot files inside the data directory.
+pub const SNAPSHOT_DIRECTORY: &str = "snapshots";
+const SNAPSHOT_SUFFIX: &str = ".snapshot";
 const SNAPSHOT_FORMAT: u8 = 1;
 const SNAPSHOT_HEADER_LEN: usize = 1 + 8 + 32 + 4 + 4;
 /// Snapshots kept; older ones are deleted when a new one is saved.
 pub const SNAPSHOTS_KEPT: usize = 2;
-/// Snapshots examined when looking for a valid one (bounds the scan of a damaged tree).
+/// Snapshots examined when looking for a valid one (bounds the scan of a damaged directory).
 const SNAPSHOTS_EXAMINED: usize = 16;
 
 /// A projection snapshot.
@@ -44,33 +57,99 @@ pub(crate) fn encode_snapshot(snapshot: &Snapshot) -> Vec<u8> {
     value
 }
 
-/// Decodes a stored snapshot; `None` when it is damaged (a damaged snapshot is just not used).
-pub(crate) fn decode_snapshot(value: &[u8]) -> Option<Snapshot> {
-    let body = value.get(..value.len().checked_sub(4)?)?;
-    let stored = u32::from_be_bytes(value.get(body.len()..)?.try_into().ok()?);
-    if stored != crc32c::crc32c(body) || body.len() < SNAPSHOT_HEADER_LEN || body[0] != SNAPSHOT_FORMAT {
+/// Decodes a snapshot file's bytes (taking them over, so a large snapshot is never copied);
+/// `None` when it is damaged (a damaged snapshot is just not used).
+pub(crate) fn decode_snapshot(mut value: Vec<u8>) -> Option<Snapshot> {
+    let body_len = value.len().checked_sub(4)?;
+    let stored = u32::from_be_bytes(value[body_len..].try_into().ok()?);
+    let header = decode_header(&value[..body_len])?;
+    if stored != crc32c::crc32c(&value[..body_len]) || body_len - SNAPSHOT_HEADER_LEN != header.length {
         return None;
     }
-    let seq = u64::from_be_bytes(body[1..9].try_into().ok()?);
-    let hash: [u8; 32] = body[9..41].try_into().ok()?;
-    let format_id = u32::from_be_bytes(body[41..45].try_into().ok()?);
-    let length = u32::from_be_bytes(body[45..49].try_into().ok()?) as usize;
-    let bytes = body.get(SNAPSHOT_HEADER_LEN..)?;
-    if bytes.len() != length {
-        return None;
-    }
-    Some(Snapshot { seq, hash, format_id, bytes: bytes.to_vec() })
+    value.truncate(body_len);
+    value.drain(..SNAPSHOT_HEADER_LEN);
+    Some(Snapshot { seq: header.seq, hash: header.hash, format_id: header.format_id, bytes: value })
 }
 
-/// Stored snapshots, newest first, decoded (damaged ones skipped), at most `SNAPSHOTS_EXAMINED`.
-pub(crate) fn stored_snapshots(tree: &sled::Tree, log_path: &Path) -> Result<Vec<Snapshot>, StoreError> {
-    let entries = catch_quietly(|| tree.iter().rev())
-        .map_err(|message| StoreError::Unreadable { path: log_path.to_path_buf(), detail: message })?;
+/// What a snapshot file's first bytes say.
+struct Header {
+    seq: u64,
+    hash: [u8; 32],
+    format_id: u32,
+    length: usize,
+}
+
+fn decode_header(bytes: &[u8]) -> Option<Header> {
+    if bytes.len() < SNAPSHOT_HEADER_LEN || bytes[0] != SNAPSHOT_FORMAT {
+        return None;
+    }
+    Some(Header {
+        seq: u64::from_be_bytes(bytes[1..9].try_into().ok()?),
+        hash: bytes[9..41].try_into().ok()?,
+        format_id: u32::from_be_bytes(bytes[41..45].try_into().ok()?),
+        length: u32::from_be_bytes(bytes[45..49].try_into().ok()?) as usize,
+    })
+}
+
+/// A snapshot file, known by its header; its bytes are read by `load`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredSnapshot {
+    pub seq: u64,
+    pub hash: [u8; 32],
+    pub format_id: u32,
+    path: PathBuf,
+}
+
+impl StoredSnapshot {
+    /// Reads and checks the whole snapshot; `None` when the file is damaged or unreadable.
+    pub(crate) fn load(&self) -> Option<Snapshot> {
+        let snapshot = decode_snapshot(fs::read(&self.path).ok()?)?;
+        (snapshot.seq == self.seq && snapshot.hash == self.hash).then_some(snapshot)
+    }
+}
+
+pub(crate) fn directory(data_dir: &Path) -> PathBuf {
+    data_dir.join(SNAPSHOT_DIRECTORY)
+}
+
+fn file_name(seq: u64) -> String {
+    format!("{seq:020}{SNAPSHOT_SUFFIX}")
+}
+
+/// Snapshot files by seq, newest first (at most `limit`), from their names alone.
+fn snapshot_files(data_dir: &Path, limit: usize) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    let directory = directory(data_dir);
+    let entries = match fs::read_dir(&directory) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(StoreError::io("cannot list", &directory, error)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|error| StoreError::io("cannot list", &directory, error))?;
+        let name = entry.file_name();
+        let seq: Option<u64> =
+            name.to_str().and_then(|name| name.strip_suffix(SNAPSHOT_SUFFIX)).and_then(|seq| seq.parse().ok());
+        if let Some(seq) = seq {
+            files.push((seq, entry.path()));
+        }
+    }
+    files.sort_unstable_by(|left, right| right.0.cmp(&left.0));
+    files.truncate(limit);
+    Ok(files)
+}
+
+/// Stored snapshots, newest first, known by their headers (damaged headers skipped), at most
+/// `SNAPSHOTS_EXAMINED`.
+pub(crate) fn stored_snapshots(data_dir: &Path) -> Result<Vec<StoredSnapshot>, StoreError> {
     let mut snapshots = Vec::new();
-    for entry in entries.take(SNAPSHOTS_EXAMINED) {
-        let (_, value) = sled_call(|| entry).map_err(|failure| failure.into_store_error(log_path, None))?;
-        if let Some(snapshot) = decode_snapshot(&value) {
-            snapshots.push(snapshot);
+    for (seq, path) in snapshot_files(data_dir, SNAPSHOTS_EXAMINED)? {
+        let mut header = [0u8; SNAPSHOT_HEADER_LEN];
+        let read = fs::File::open(&path).and_then(|mut file| file.read_exact(&mut header));
+        if let (Ok(()), Some(decoded)) = (read, decode_header(&header))
+            && decoded.seq == seq
+        {
+            snapshots.push(StoredSnapshot { seq, hash: decoded.hash, format_id: decoded.format_id, path });
         }
     }
     Ok(snapshots)
@@ -78,29 +157,51 @@ pub(crate) fn stored_snapshots(tree: &sled::Tree, log_path: &Path) -> Result<Vec
 
 /// Whether a snapshot belongs to this log: its seq exists and the record there has its hash.
 pub(crate) fn matches_log(
-    snapshot: &Snapshot,
+    stored: &StoredSnapshot,
     events: &sled::Tree,
     log_path: &Path,
     last_seq: u64,
 ) -> Result<bool, StoreError> {
-    if snapshot.seq == 0 || snapshot.seq > last_seq {
+    if stored.seq == 0 || stored.seq > last_seq {
         return Ok(false);
     }
-    Ok(read_record(events, log_path, snapshot.seq)?.is_some_and(|record| record.hash() == snapshot.hash))
+    Ok(read_record(events, log_path, stored.seq)?.is_some_and(|record| record.hash() == stored.hash))
 }
 
-/// Inserts a snapshot and deletes all but the newest `SNAPSHOTS_KEPT`.
-pub(crate) fn save(tree: &sled::Tree, log_path: &Path, snapshot: &Snapshot) -> Result<(), StoreError> {
-    let to_store = |failure: crate::store::sled_guard::SledFailure| failure.into_store_error(log_path, None);
-    sled_call(|| tree.insert(seq_key(snapshot.seq), encode_snapshot(snapshot))).map_err(to_store)?;
-    let keys = catch_quietly(|| tree.iter().keys().rev())
-        .map_err(|message| StoreError::Unreadable { path: log_path.to_path_buf(), detail: message })?;
-    let mut older = Vec::new();
-    for key in keys.skip(SNAPSHOTS_KEPT).take(SNAPSHOTS_EXAMINED) {
-        older.push(sled_call(|| key).map_err(to_store)?);
+/// Writes a snapshot durably and deletes all but the newest `SNAPSHOTS_KEPT`.
+pub(crate) fn save(data_dir: &Path, snapshot: &Snapshot) -> Result<(), StoreError> {
+    let directory = directory(data_dir);
+    if !directory.exists() {
+        fs::create_dir_all(&directory).map_err(|error| StoreError::io("cannot create", &directory, error))?;
+        sync_directory(data_dir)?;
     }
-    for key in older {
-        sled_call(|| tree.remove(key)).map_err(to_store)?;
+    let name = file_name(snapshot.seq);
+    write_atomically(&directory, &name, &format!(".{name}.tmp"), &encode_snapshot(snapshot))?;
+    for (_, path) in snapshot_files(data_dir, usize::MAX)?.into_iter().skip(SNAPSHOTS_KEPT) {
+        fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
+    }
+    remove_interrupted_writes(&directory)
+}
+
+/// Deletes temporary files a crash left in the middle of a save (never read: only a rename
+/// makes a snapshot).
+fn remove_interrupted_writes(directory: &Path) -> Result<(), StoreError> {
+    let entries = fs::read_dir(directory).map_err(|error| StoreError::io("cannot list", directory, error))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let interrupted = name.to_str().is_some_and(|name| name.starts_with('.') && name.ends_with(".snapshot.tmp"));
+        if interrupted {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every snapshot file.
+pub(crate) fn delete_all(data_dir: &Path) -> Result<(), StoreError> {
+    for (_, path) in snapshot_files(data_dir, usize::MAX)? {
+        fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
     }
     Ok(())
 }

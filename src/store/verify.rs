@@ -104,11 +104,15 @@ impl Store {
     }
 
     fn verify_snapshot(&self, replay: Option<&mut dyn SnapshotReplay>) -> Result<SnapshotVerdict, StoreError> {
-        let Some(stored) = self.newest_stored_snapshot()? else {
+        // The newest snapshot that reads whole (a damaged one is never used, so not compared).
+        let newest = snapshot::stored_snapshots(&self.data_dir)?
+            .into_iter()
+            .find_map(|stored| stored.load().map(|loaded| (stored, loaded)));
+        let Some((header, stored)) = newest else {
             return Ok(SnapshotVerdict::NoSnapshot);
         };
         let trees = self.trees();
-        if !snapshot::matches_log(&stored, &trees.events, &self.log_path, self.last_seq())? {
+        if !snapshot::matches_log(&header, &trees.events, &self.log_path, self.last_seq())? {
             let detail = if stored.seq > self.last_seq() {
                 format!("it is past the end of the log (seq {})", self.last_seq())
             } else {
