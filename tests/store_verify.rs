@@ -129,7 +129,7 @@ fn snapshots_are_files_and_a_damaged_one_gives_way_to_the_one_before() {
 }
 
 #[test]
-fn snapshots_an_older_easgate_kept_in_sled_are_not_read_and_the_next_save_clears_them() {
+fn snapshots_an_older_easgate_kept_in_sled_are_not_read_and_closing_clears_them() {
     let directory = tempfile::tempdir().unwrap();
     store_with(directory.path(), 300).close().unwrap();
     // What an easgate before snapshot files left: a (valid-looking) value in the `snapshots` tree.

@@ -221,6 +221,9 @@ impl Store {
         self.refuse_if_poisoned()?;
         let index_tree = self.trees().device_index.clone();
         self.device_index.write_pending(&index_tree, &self.log_path)?;
+        // Here, not when a snapshot is saved: sled pages in what it deletes, and a closing store's
+        // memory no longer counts.
+        self.clear_legacy_snapshots()?;
         let flushed = sled_call(|| self.trees().db.flush());
         flushed.map_err(|failure| failure.into_store_error(&self.log_path, None))?;
         self.flush()
@@ -391,7 +394,6 @@ impl Store {
             }
         };
         snapshot::save(&self.data_dir, &Snapshot { seq, hash, format_id, bytes })?;
-        self.clear_legacy_snapshots()?;
         // A natural idle point: the device index catches up too, so that a crash re-derives at
         // most the events since the last snapshot.
         self.catch_up_device_index().map(|_| ())
@@ -418,7 +420,8 @@ impl Store {
         self.clear_legacy_snapshots()
     }
 
-    /// Empties the sled tree where easgates before snapshot files kept their snapshots (unread).
+    /// Empties the sled tree where easgates before snapshot files kept their snapshots (unread;
+    /// done at `close` and by `delete_snapshots`).
     fn clear_legacy_snapshots(&self) -> Result<(), StoreError> {
         let legacy = &self.trees().snapshots;
         if legacy.is_empty() {

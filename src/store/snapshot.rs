@@ -7,7 +7,7 @@
 //! whatever its cache size, so every open (which looks at the snapshots) and every load left the
 //! newest snapshots resident, tens of MB each for a large organisation. A file is read once,
 //! and its memory is the caller's. Snapshots that older easgates kept in the sled tree
-//! `snapshots` are not read (the first start replays the log) and are cleared by the next save.
+//! `snapshots` are not read (the first start replays the log) and are cleared when the store closes.
 //!
 //! File layout: format byte 1, seq u64, hash [32], format_id u32, length u32, bytes, crc32c of
 //! everything before it (integers big-endian). The header alone (seq, hash, format id) tells
