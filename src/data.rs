@@ -214,7 +214,22 @@ pub fn open_journal(
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     ids: crate::sync::ids::IdGenerator,
 ) -> Result<crate::sync::journal::Journal, StoreError> {
-    let mut store = Store::open_with(data_dir, options(OpenMode::Tail))?;
+    open_journal_with(data_dir, SLED_CACHE_BYTES, clock, ids)
+}
+
+/// `open_journal` with sled's cache size chosen by the caller (the daemon keeps a larger one).
+pub fn open_journal_with(
+    data_dir: &Path,
+    cache_capacity_bytes: u64,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ids: crate::sync::ids::IdGenerator,
+) -> Result<crate::sync::journal::Journal, StoreError> {
+    let options = || crate::store::StoreOptions {
+        mode: OpenMode::Tail,
+        cache_capacity_bytes: Some(cache_capacity_bytes),
+        ..Default::default()
+    };
+    let mut store = Store::open_with(data_dir, options())?;
     let (projection, mut snapshot_seq) = load_projection_and_snapshot(&store)?;
     if projection.last_seq - snapshot_seq >= SNAPSHOT_EVERY_EVENTS {
         // sled keeps in memory much of what a long fold read, whatever its cache size: take the
@@ -222,7 +237,7 @@ pub fn open_journal(
         // sled's working set only (RSS measured by `easgate bench memory`, "from the log").
         save_snapshot(&mut store, &projection)?;
         store.close()?;
-        store = Store::open_with(data_dir, options(OpenMode::Tail))?;
+        store = Store::open_with(data_dir, options())?;
         snapshot_seq = projection.last_seq;
         release_free_memory();
     }

@@ -15,7 +15,6 @@ use crate::daemon::error::DaemonError;
 use crate::daemon::published::PublishedStatus;
 use crate::domain::vocabulary::{SyncKind, SyncTrigger};
 use crate::store::json_lines::format_recorded_at;
-use crate::store::{Store, StoreOptions};
 use crate::sync::engine::{Engine, SyncReport};
 use crate::sync::ids::IdGenerator;
 use crate::sync::journal::Journal;
@@ -30,11 +29,8 @@ pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub fn open_writer_journal(data_dir: &std::path::Path, clock: Arc<dyn Clock>) -> Result<Journal, DaemonError> {
     std::fs::create_dir_all(data_dir)
         .map_err(|error| DaemonError::Config(format!("data directory {}: {error}", data_dir.display())))?;
-    let options = StoreOptions { cache_capacity_bytes: Some(SLED_CACHE_BYTES), ..StoreOptions::default() };
-    let store = Store::open_with(data_dir, options)?;
-    let projection = crate::data::load_projection(&store)?;
     let ids = IdGenerator::from_entropy(clock.now());
-    Ok(Journal::new(Box::new(store), projection, clock, ids))
+    Ok(crate::data::open_journal_with(data_dir, SLED_CACHE_BYTES, clock, ids)?)
 }
 
 /// What the main loop asks a worker to do.
