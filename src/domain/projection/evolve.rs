@@ -443,7 +443,7 @@ fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_
 fn device_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceRegistered) {
     let registration =
         RegistrationView { entra_device_id: event.entra_device_id.clone(), trust_type: event.trust_type.clone() };
-    projection.registrations.insert(key_of(&event.device_id), registration);
+    projection.registrations.insert(key_of(&event.device_id), Box::new(registration));
     raise_by_facts(projection, recorded, &event.device_id);
 }
 

@@ -52,11 +52,11 @@ pub struct Projection {
     pub mailboxes: FxHashMap<String, MailboxView>,
     pub organization: Option<OrganizationView>,
     /// Key: managed device id.
-    pub managed: FxHashMap<String, ManagedView>,
+    pub managed: FxHashMap<String, Box<ManagedView>>,
     /// Lowercased EAS DeviceId -> managed device id.
     pub managed_by_eas: FxHashMap<String, String>,
     /// Key: lowercased EAS DeviceId.
-    pub registrations: FxHashMap<String, RegistrationView>,
+    pub registrations: FxHashMap<String, Box<RegistrationView>>,
     pub devices: FxHashMap<DeviceKey, Box<DeviceView>>,
     /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
     /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
@@ -380,13 +380,13 @@ impl Projection {
     /// The managed-device record joined (or joinable) to a partnership.
     pub fn managed_for(&self, device: &DeviceView) -> Option<&ManagedView> {
         if let Some(managed_device_id) = &device.managed_device_id {
-            return self.managed.get(managed_device_id);
+            return self.managed.get(managed_device_id).map(Box::as_ref);
         }
-        self.managed_by_eas.get(&key_of(&device.device_id)).and_then(|id| self.managed.get(id))
+        self.managed_by_eas.get(&key_of(&device.device_id)).and_then(|id| self.managed.get(id)).map(Box::as_ref)
     }
 
     pub fn registration_for(&self, device_id: &str) -> Option<&RegistrationView> {
-        self.registrations.get(&key_of(device_id))
+        self.registrations.get(&key_of(device_id)).map(Box::as_ref)
     }
 
     /// Devices counted by access, over current partnerships.
