@@ -139,16 +139,46 @@ pub fn memory(scale: u64) -> Result<(), CliError> {
     let devices = 100_000 * scale;
     // Three events per device (discovered, decided, a cmdlet intent) in the realistic mix.
     build_log(directory.path(), devices * 3, None, 0).map_err(|error| failed("memory")(error.to_string()))?;
+    probe_twice(directory.path(), "")?;
+    // A whole organisation as the simulated twins make it (users, mailboxes, managed devices,
+    // registrations, notifications), at scale 1 only: it takes a minute to build.
+    if scale == 1 {
+        let directory = temporary()?;
+        let steps = crate::scenario::step::parse_text("realistic_org_100k.jsonl", REALISTIC_ORGANIZATION)
+            .map_err(|error| failed("memory")(error.to_string()))?;
+        let runtime = crate::cli::runtime()?;
+        let mut world =
+            crate::scenario::world::World::new(directory.path(), crate::scenario::world::Transport::InProcess);
+        runtime
+            .block_on(crate::scenario::run::run_steps(&mut world, &steps))
+            .map_err(|(_, error)| failed("memory")(error.detail))?;
+        world.stop_engine().map_err(|error| failed("memory")(error.to_string()))?;
+        // Its snapshot is deleted: the first probe folds the whole log, as a first start does.
+        let mut store =
+            Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("memory")(error.to_string()))?;
+        store.delete_snapshots().map_err(|error| failed("memory")(error.to_string()))?;
+        store.close().map_err(|error| failed("memory")(error.to_string()))?;
+        probe_twice(directory.path(), ", realistic organisation")?;
+    }
+    Ok(())
+}
+
+/// `replay/bench/realistic_org_100k.jsonl`: 50,000 users with two devices each, two full syncs.
+const REALISTIC_ORGANIZATION: &str = include_str!("../../../replay/bench/realistic_org_100k.jsonl");
+
+/// `bench memory-probe` in a fresh process, twice: the first start folds the log (and snapshots),
+/// the second loads the snapshot.
+fn probe_twice(directory: &Path, what: &str) -> Result<(), CliError> {
     let executable = std::env::current_exe().map_err(|error| failed("memory")(error.to_string()))?;
     for round in ["from the log", "from a snapshot"] {
         let output = std::process::Command::new(&executable)
             .arg("--data")
-            .arg(directory.path())
+            .arg(directory)
             .args(["bench", "memory-probe"])
             .output()
             .map_err(|error| failed("memory")(error.to_string()))?;
         let text = String::from_utf8_lossy(&output.stdout);
-        print(&format!("memory ({round}): {}", text));
+        print(&format!("memory ({round}{what}): {}", text));
     }
     Ok(())
 }
