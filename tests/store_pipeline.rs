@@ -159,3 +159,38 @@ fn every_recorded_history_folds_the_same_moved_or_borrowed() {
     }
     assert!(folded >= 3, "only {folded} histories under {}", histories.display());
 }
+
+/// A record whose checksum holds but whose payload does not decode, at `seq`.
+fn undecodable_payload_at(seq: u64) -> impl FnOnce(&sled::Tree) {
+    move |events: &sled::Tree| {
+        let record = events.get(seq.to_be_bytes()).unwrap().unwrap().to_vec();
+        let (envelope, _) = decode_record(&record).unwrap();
+        events.insert(seq.to_be_bytes(), encode_record(&envelope, &[0xff; 8])).unwrap();
+    }
+}
+
+#[test]
+fn a_payload_that_does_not_decode_is_named_at_its_seq_whichever_thread_decodes_it() {
+    // Early in the log the folding thread waits, so it decodes the first batches itself.
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), undecodable_payload_at(10));
+    let (events, result) = handed_over(&store, 1, u64::MAX);
+    let error = result.unwrap_err();
+    assert_eq!(error.seq(), Some(10), "{error}");
+    assert!(error.to_string().contains("does not decode"), "{error}");
+    assert_eq!(events.len(), 9);
+    drop(store);
+    // A slow fold lets batches pile up, so the reading thread decodes later ones.
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), undecodable_payload_at(11_000));
+    let mut seqs = Vec::new();
+    let result = store.for_each_event(1, u64::MAX, |event| {
+        if event.seq % 1_024 == 1 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        seqs.push(event.seq);
+    });
+    let error = result.unwrap_err();
+    assert_eq!(error.seq(), Some(11_000), "{error}");
+    assert_eq!(seqs, (1..11_000).collect::<Vec<u64>>());
+}

@@ -1,15 +1,24 @@
-//! Reading the log on a second thread while the caller folds it: one thread reads, checks
-//! (checksum, contiguity, chain, exactly as `EventIter`) and decodes batches of events; the
-//! calling thread receives them in seq order through a bounded channel. Folding a long log
-//! (open, replay, verify) then uses both cores instead of one.
+//! Reading the log on a second thread while the caller folds it: one thread reads and checks
+//! records (checksum, contiguity, chain, exactly as `EventIter`); the calling thread receives
+//! them in seq order through a bounded channel. Folding a long log (open, replay, verify) then
+//! uses both cores instead of one.
+//!
+//! Decoding the payloads goes to whichever thread has room: the reading thread decodes a batch
+//! when the folding thread has at least `DECODE_WHEN_AHEAD_BATCHES` waiting (the fold is the
+//! slower side), and otherwise hands the batch over undecoded for the folding thread to decode
+//! (the read is the slower side). Which side is slower depends on the log: a log of new devices
+//! makes the fold heavy, a long history of known devices makes it light.
 //!
 //! Invariant: the caller sees exactly the events `EventIter` would yield, in the same order, and
 //! an error names the same seq; everything before the first bad record is still handed over.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
 use crate::domain::RecordedEvent;
 use crate::store::error::StoreError;
 use crate::store::log::Store;
-use crate::store::read::EventIter;
+use crate::store::read::{RecordIter, StoredRecord};
 
 /// Events handed over per batch: large enough that the channel costs nothing per event, small
 /// enough that the folding thread starts at once.
@@ -18,11 +27,18 @@ pub const PIPELINE_BATCH_EVENTS: usize = 1_024;
 pub const PIPELINE_BATCHES_AHEAD: usize = 8;
 /// Below this many events a second thread is not worth starting.
 pub const PIPELINE_MIN_EVENTS: u64 = 4 * PIPELINE_BATCH_EVENTS as u64;
+/// The reading thread decodes a batch itself when at least this many wait to be folded.
+pub const DECODE_WHEN_AHEAD_BATCHES: usize = 2;
 
-/// One batch: events in seq order, and the error that ended the read after them, if any.
+/// One batch in seq order, decoded or not, and the error that ended the read after it, if any.
 struct Batch {
-    events: Vec<RecordedEvent>,
+    items: Items,
     error: Option<StoreError>,
+}
+
+enum Items {
+    Decoded(Vec<RecordedEvent>),
+    Checked(Vec<StoredRecord>),
 }
 
 impl Store {
@@ -37,59 +53,103 @@ impl Store {
         mut each: impl FnMut(RecordedEvent),
     ) -> Result<u64, StoreError> {
         let until_seq = until_seq.min(self.last_seq());
-        let events = self.events_range(from_seq, until_seq)?;
         if until_seq.saturating_sub(from_seq) < PIPELINE_MIN_EVENTS {
             let mut count = 0;
-            for event in events {
+            for event in self.events_range(from_seq, until_seq)? {
                 each(event?);
                 count += 1;
             }
             return Ok(count);
         }
-        let first_seq = events.next_seq();
+        let records = self.records_range(from_seq, until_seq)?;
+        let first_seq = records.next_seq();
+        let waiting_batches = AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(PIPELINE_BATCHES_AHEAD);
-            let reader = scope.spawn(move || read_batches(events, sender));
-            let mut count = 0;
-            let mut outcome = Ok(());
-            // Ends when the reader drops its sender: after the last batch, or after an error.
-            for batch in receiver {
-                for event in batch.events {
-                    each(event);
-                    count += 1;
-                }
-                if let Some(error) = batch.error {
-                    outcome = Err(error);
-                }
-            }
+            let (sender, receiver) = sync_channel::<Batch>(PIPELINE_BATCHES_AHEAD);
+            let waiting = &waiting_batches;
+            let reader = scope.spawn(move || read_batches(records, sender, waiting));
+            let (count, outcome) = fold_batches(receiver, waiting, &mut each);
             if reader.join().is_err() && outcome.is_ok() {
-                outcome = Err(StoreError::damaged(first_seq + count, "the thread reading the log failed"));
+                return Err(StoreError::damaged(first_seq + count, "the thread reading the log failed"));
             }
             outcome.map(|()| count)
         })
     }
 }
 
-/// The reading side: batches until the range ends, an error, or the folding side hangs up.
-fn read_batches(mut events: EventIter<'_>, sender: std::sync::mpsc::SyncSender<Batch>) {
-    loop {
-        let mut batch = Batch { events: Vec::with_capacity(PIPELINE_BATCH_EVENTS), error: None };
-        for result in events.by_ref().take(PIPELINE_BATCH_EVENTS) {
-            match result {
-                Ok(event) => batch.events.push(event),
-                Err(error) => {
-                    batch.error = Some(error);
-                    break;
+/// The folding side: every event in order until the batches end or one is bad. Dropping the
+/// receiver on an error tells the reading side to stop.
+fn fold_batches(
+    receiver: Receiver<Batch>,
+    waiting: &AtomicUsize,
+    each: &mut impl FnMut(RecordedEvent),
+) -> (u64, Result<(), StoreError>) {
+    let mut count = 0;
+    // Ends when the reader drops its sender: after the last batch, or after an error.
+    while let Ok(batch) = receiver.recv() {
+        waiting.fetch_sub(1, Ordering::Relaxed);
+        match batch.items {
+            Items::Decoded(events) => {
+                for event in events {
+                    each(event);
+                    count += 1;
+                }
+            }
+            Items::Checked(records) => {
+                for record in records {
+                    match record.decode() {
+                        Ok(event) => each(event),
+                        Err(error) => return (count, Err(error)),
+                    }
+                    count += 1;
                 }
             }
         }
-        let last = batch.error.is_some() || batch.events.len() < PIPELINE_BATCH_EVENTS;
-        if batch.events.is_empty() && batch.error.is_none() {
+        if let Some(error) = batch.error {
+            return (count, Err(error));
+        }
+    }
+    (count, Ok(()))
+}
+
+/// The reading side: batches until the range ends, an error, or the folding side hangs up.
+fn read_batches(mut records: RecordIter<'_>, sender: SyncSender<Batch>, waiting: &AtomicUsize) {
+    loop {
+        let decode_here = waiting.load(Ordering::Relaxed) >= DECODE_WHEN_AHEAD_BATCHES;
+        let batch = if decode_here { decoded_batch(&mut records) } else { checked_batch(&mut records) };
+        let (len, error) = match &batch.items {
+            Items::Decoded(events) => (events.len(), batch.error.is_some()),
+            Items::Checked(checked) => (checked.len(), batch.error.is_some()),
+        };
+        if len == 0 && !error {
             return;
         }
-        // A closed channel means the folding side stopped (it panicked): nothing left to do.
-        if sender.send(batch).is_err() || last {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        // A closed channel means the folding side stopped (an error, or it panicked).
+        if sender.send(batch).is_err() || error || len < PIPELINE_BATCH_EVENTS {
             return;
         }
     }
+}
+
+fn checked_batch(records: &mut RecordIter<'_>) -> Batch {
+    let mut checked = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
+    for result in records.take(PIPELINE_BATCH_EVENTS) {
+        match result {
+            Ok(record) => checked.push(record),
+            Err(error) => return Batch { items: Items::Checked(checked), error: Some(error) },
+        }
+    }
+    Batch { items: Items::Checked(checked), error: None }
+}
+
+fn decoded_batch(records: &mut RecordIter<'_>) -> Batch {
+    let mut events = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
+    for result in records.take(PIPELINE_BATCH_EVENTS) {
+        match result.and_then(|record| record.decode()) {
+            Ok(event) => events.push(event),
+            Err(error) => return Batch { items: Items::Decoded(events), error: Some(error) },
+        }
+    }
+    Batch { items: Items::Decoded(events), error: None }
 }
