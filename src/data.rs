@@ -24,8 +24,8 @@ pub fn projection_format_id() -> u32 {
 /// 1 GiB default only costs memory here.
 pub const SLED_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
-fn options(mode: OpenMode) -> crate::store::StoreOptions {
-    crate::store::StoreOptions { mode, cache_capacity_bytes: Some(SLED_CACHE_BYTES), ..Default::default() }
+fn options(mode: OpenMode, cache_capacity_bytes: u64) -> crate::store::StoreOptions {
+    crate::store::StoreOptions { mode, cache_capacity_bytes: Some(cache_capacity_bytes), ..Default::default() }
 }
 
 /// A snapshot is taken when this many events were appended since the last one.
@@ -132,7 +132,7 @@ pub fn open_for_reading(data_dir: &Path) -> Result<Store, StoreError> {
                     .into(),
         });
     }
-    Store::open_with(data_dir, options(OpenMode::Full))
+    Store::open_with(data_dir, options(OpenMode::Full, SLED_CACHE_BYTES))
 }
 
 /// `verify`'s snapshot check: a full replay compared with the stored snapshot.
@@ -224,12 +224,7 @@ pub fn open_journal_with(
     clock: std::sync::Arc<dyn crate::clock::Clock>,
     ids: crate::sync::ids::IdGenerator,
 ) -> Result<crate::sync::journal::Journal, StoreError> {
-    let options = || crate::store::StoreOptions {
-        mode: OpenMode::Tail,
-        cache_capacity_bytes: Some(cache_capacity_bytes),
-        ..Default::default()
-    };
-    let mut store = Store::open_with(data_dir, options())?;
+    let mut store = Store::open_with(data_dir, options(OpenMode::Tail, cache_capacity_bytes))?;
     let (projection, mut snapshot_seq) = load_projection_and_snapshot(&store)?;
     if projection.last_seq - snapshot_seq >= SNAPSHOT_EVERY_EVENTS {
         // sled keeps in memory much of what a long fold read, whatever its cache size: take the
@@ -237,7 +232,7 @@ pub fn open_journal_with(
         // sled's working set only (RSS measured by `easgate bench memory`, "from the log").
         save_snapshot(&mut store, &projection)?;
         store.close()?;
-        store = Store::open_with(data_dir, options())?;
+        store = Store::open_with(data_dir, options(OpenMode::Tail, cache_capacity_bytes))?;
         snapshot_seq = projection.last_seq;
         release_free_memory();
     }

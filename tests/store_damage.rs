@@ -14,6 +14,9 @@ use easgate::store::data_dir::{self, CommittedHead};
 use easgate::store::measure::realistic_events;
 use easgate::store::record::{decode_record, encode_record, record_hash};
 use easgate::store::{OpenMode, Store, StoreError};
+use store_support::with_raw_tree;
+
+mod store_support;
 
 fn build_log(data_dir: &Path, events: u64) {
     let mut store = Store::open(data_dir, OpenMode::Tail).unwrap();
@@ -24,21 +27,9 @@ fn build_log(data_dir: &Path, events: u64) {
     store.close().unwrap();
 }
 
-/// Opens sled itself on the data directory's log and runs `change` on the events tree.
+/// Runs `change` on the raw `events` tree of the log.
 fn with_raw_events_tree(data_dir: &Path, change: impl FnOnce(&sled::Tree)) {
-    // sled's thread pool may hold the file lock for a moment after the store is dropped.
-    let mut db = sled::open(data_dir.join("log"));
-    for _ in 0..200 {
-        if db.is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        db = sled::open(data_dir.join("log"));
-    }
-    let db = db.unwrap();
-    let events = db.open_tree("events").unwrap();
-    change(&events);
-    db.flush().unwrap();
+    with_raw_tree(data_dir, "events", change);
 }
 
 fn raw_record(events: &sled::Tree, seq: u64) -> Vec<u8> {

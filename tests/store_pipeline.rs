@@ -11,6 +11,9 @@ use easgate::domain::projection::{Projection, evolve};
 use easgate::store::measure::realistic_events;
 use easgate::store::record::{decode_record, encode_record};
 use easgate::store::{ImportDefaults, OpenMode, Store, StoreError};
+use store_support::with_raw_tree;
+
+mod store_support;
 
 /// Long enough that the events are read on a second thread (several batches).
 const EVENTS: u64 = 12_000;
@@ -24,19 +27,9 @@ fn store_with(directory: &Path, events: u64) -> Store {
     store
 }
 
+/// Runs `change` on the raw `events` tree of the log.
 fn with_raw_events(directory: &Path, change: impl FnOnce(&sled::Tree)) {
-    // sled's thread pool may hold the file lock for a moment after the store is dropped.
-    let mut db = sled::open(directory.join("log"));
-    for _ in 0..200 {
-        if db.is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        db = sled::open(directory.join("log"));
-    }
-    let db = db.unwrap();
-    change(&db.open_tree("events").unwrap());
-    db.flush().unwrap();
+    with_raw_tree(directory, "events", change);
 }
 
 /// A log of `EVENTS` events with a snapshot near its end (so a tail open reads only after it),

@@ -8,6 +8,9 @@ use easgate::store::{
     EventIter, IndexKey, OpenMode, ReplayComparison, Snapshot, SnapshotReplay, SnapshotVerdict, Store, StoreError,
     StoreOptions,
 };
+use store_support::with_raw_tree;
+
+mod store_support;
 
 const PROJECTION_FORMAT: u32 = 7;
 
@@ -54,20 +57,6 @@ fn snapshot_at(store: &mut Store, seq: u64) {
     let state = fold(store.events_range(1, seq).unwrap()).unwrap();
     store.save_snapshot(seq, PROJECTION_FORMAT, encode(state)).unwrap();
     store.flush().unwrap();
-}
-
-fn with_raw_tree(directory: &Path, tree: &str, change: impl FnOnce(&sled::Tree)) {
-    let mut db = sled::open(directory.join("log"));
-    for _ in 0..200 {
-        if db.is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        db = sled::open(directory.join("log"));
-    }
-    let db = db.unwrap();
-    change(&db.open_tree(tree).unwrap());
-    db.flush().unwrap();
 }
 
 #[test]

@@ -47,16 +47,7 @@ pub fn realistic_event(index: u64) -> NewEvent {
     let mailbox = format!("user{:06}@contoso.com", device / 2);
     let device_id = format!("Appl{:012X}", device.wrapping_mul(7919));
     let event = match index % 3 {
-        0 => Event::DeviceDiscovered(DeviceDiscovered {
-            mailbox,
-            device_id,
-            device_type: "iPhone".into(),
-            device_model: "iPhone15,2".into(),
-            device_os: "iOS 17.4.1 21E236".into(),
-            exchange_state: ExchangeState::DeviceDiscovery,
-            exchange_reason: ExchangeReason::Global,
-            user_agent: "Apple-iPhone15C2/2104.236".into(),
-        }),
+        0 => iphone_discovered(mailbox, device_id),
         1 => Event::AccessDecided(AccessDecided {
             mailbox,
             device_id,
@@ -90,6 +81,20 @@ pub fn realistic_event(index: u64) -> NewEvent {
         causation_id: (!index.is_multiple_of(3)).then(|| deterministic_v7(index - 1, 0)),
         event,
     }
+}
+
+/// The discovery of an iPhone in quarantine's first state, as the benchmarks' logs record it.
+pub fn iphone_discovered(mailbox: String, device_id: String) -> Event {
+    Event::DeviceDiscovered(DeviceDiscovered {
+        mailbox,
+        device_id,
+        device_type: "iPhone".into(),
+        device_model: "iPhone15,2".into(),
+        device_os: "iOS 17.4.1 21E236".into(),
+        exchange_state: ExchangeState::DeviceDiscovery,
+        exchange_reason: ExchangeReason::Global,
+        user_agent: "Apple-iPhone15C2/2104.236".into(),
+    })
 }
 
 /// `count` realistic events starting at `first_index`.

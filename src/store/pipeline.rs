@@ -41,6 +41,15 @@ enum Items {
     Checked(Vec<StoredRecord>),
 }
 
+impl Items {
+    fn len(&self) -> usize {
+        match self {
+            Items::Decoded(events) => events.len(),
+            Items::Checked(records) => records.len(),
+        }
+    }
+}
+
 impl Store {
     /// Hands every event of `from_seq..=until_seq` (clamped to the end) to `each` in seq order,
     /// checked and decoded like `events_range`, reading ahead on a second thread when the range
@@ -117,10 +126,7 @@ fn read_batches(mut records: RecordIter<'_>, sender: SyncSender<Batch>, waiting:
     loop {
         let decode_here = waiting.load(Ordering::Relaxed) >= DECODE_WHEN_AHEAD_BATCHES;
         let batch = if decode_here { decoded_batch(&mut records) } else { checked_batch(&mut records) };
-        let (len, error) = match &batch.items {
-            Items::Decoded(events) => (events.len(), batch.error.is_some()),
-            Items::Checked(checked) => (checked.len(), batch.error.is_some()),
-        };
+        let (len, error) = (batch.items.len(), batch.error.is_some());
         if len == 0 && !error {
             return;
         }

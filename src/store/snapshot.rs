@@ -108,7 +108,7 @@ impl StoredSnapshot {
     }
 }
 
-pub(crate) fn directory(data_dir: &Path) -> PathBuf {
+fn directory(data_dir: &Path) -> PathBuf {
     data_dir.join(SNAPSHOT_DIRECTORY)
 }
 
@@ -116,34 +116,41 @@ fn file_name(seq: u64) -> String {
     format!("{seq:020}{SNAPSHOT_SUFFIX}")
 }
 
-/// Snapshot files by seq, newest first (at most `limit`), from their names alone.
-fn snapshot_files(data_dir: &Path, limit: usize) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+/// What the snapshot directory holds, from the names alone: snapshot files by seq, newest
+/// first, and temporary files a crash left in the middle of a save (never read: only a rename
+/// makes a snapshot).
+struct Listing {
+    snapshots: Vec<(u64, PathBuf)>,
+    interrupted: Vec<PathBuf>,
+}
+
+fn listing(data_dir: &Path) -> Result<Listing, StoreError> {
     let directory = directory(data_dir);
+    let mut listing = Listing { snapshots: Vec::new(), interrupted: Vec::new() };
     let entries = match fs::read_dir(&directory) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(listing),
         Err(error) => return Err(StoreError::io("cannot list", &directory, error)),
     };
-    let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|error| StoreError::io("cannot list", &directory, error))?;
         let name = entry.file_name();
-        let seq: Option<u64> =
-            name.to_str().and_then(|name| name.strip_suffix(SNAPSHOT_SUFFIX)).and_then(|seq| seq.parse().ok());
-        if let Some(seq) = seq {
-            files.push((seq, entry.path()));
+        let Some(name) = name.to_str() else { continue };
+        if let Some(seq) = name.strip_suffix(SNAPSHOT_SUFFIX).and_then(|seq| seq.parse::<u64>().ok()) {
+            listing.snapshots.push((seq, entry.path()));
+        } else if name.starts_with('.') && name.ends_with(".snapshot.tmp") {
+            listing.interrupted.push(entry.path());
         }
     }
-    files.sort_unstable_by(|left, right| right.0.cmp(&left.0));
-    files.truncate(limit);
-    Ok(files)
+    listing.snapshots.sort_unstable_by(|left, right| right.0.cmp(&left.0));
+    Ok(listing)
 }
 
 /// Stored snapshots, newest first, known by their headers (damaged headers skipped), at most
 /// `SNAPSHOTS_EXAMINED`.
 pub(crate) fn stored_snapshots(data_dir: &Path) -> Result<Vec<StoredSnapshot>, StoreError> {
     let mut snapshots = Vec::new();
-    for (seq, path) in snapshot_files(data_dir, SNAPSHOTS_EXAMINED)? {
+    for (seq, path) in listing(data_dir)?.snapshots.into_iter().take(SNAPSHOTS_EXAMINED) {
         let mut header = [0u8; SNAPSHOT_HEADER_LEN];
         let read = fs::File::open(&path).and_then(|mut file| file.read_exact(&mut header));
         if let (Ok(()), Some(decoded)) = (read, decode_header(&header))
@@ -177,30 +184,19 @@ pub(crate) fn save(data_dir: &Path, snapshot: &Snapshot) -> Result<(), StoreErro
     }
     let name = file_name(snapshot.seq);
     write_atomically(&directory, &name, &format!(".{name}.tmp"), &encode_snapshot(snapshot))?;
-    for (_, path) in snapshot_files(data_dir, usize::MAX)?.into_iter().skip(SNAPSHOTS_KEPT) {
-        fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
-    }
-    remove_interrupted_writes(&directory)
-}
-
-/// Deletes temporary files a crash left in the middle of a save (never read: only a rename
-/// makes a snapshot).
-fn remove_interrupted_writes(directory: &Path) -> Result<(), StoreError> {
-    let entries = fs::read_dir(directory).map_err(|error| StoreError::io("cannot list", directory, error))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let interrupted = name.to_str().is_some_and(|name| name.starts_with('.') && name.ends_with(".snapshot.tmp"));
-        if interrupted {
-            let path = entry.path();
-            fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
-        }
-    }
-    Ok(())
+    keep_newest(data_dir, SNAPSHOTS_KEPT)
 }
 
 /// Deletes every snapshot file.
 pub(crate) fn delete_all(data_dir: &Path) -> Result<(), StoreError> {
-    for (_, path) in snapshot_files(data_dir, usize::MAX)? {
+    keep_newest(data_dir, 0)
+}
+
+/// Deletes all but the newest `kept` snapshots, and what interrupted saves left.
+fn keep_newest(data_dir: &Path, kept: usize) -> Result<(), StoreError> {
+    let listing = listing(data_dir)?;
+    let older = listing.snapshots.into_iter().skip(kept).map(|(_, path)| path);
+    for path in older.chain(listing.interrupted) {
         fs::remove_file(&path).map_err(|error| StoreError::io("cannot delete", &path, error))?;
     }
     Ok(())

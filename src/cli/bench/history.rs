@@ -9,11 +9,10 @@ use std::path::Path;
 use crate::domain::NewEvent;
 use crate::domain::cmdlet_call::{ListEdit, ParamValue, Parameters};
 use crate::domain::event::{
-    AccessDecided, CmdletRequested, CmdletSucceeded, DecisionInputs, DeviceDiscovered, DeviceRef, Event,
-    ExchangeStateObserved,
+    AccessDecided, CmdletRequested, CmdletSucceeded, DecisionInputs, DeviceRef, Event, ExchangeStateObserved,
 };
 use crate::domain::vocabulary::{Access, Compliance, ExchangeReason, ExchangeState, Reason};
-use crate::store::measure::{START_US, deterministic_v7};
+use crate::store::measure::{START_US, deterministic_v7, iphone_discovered};
 use crate::store::{OpenMode, Store, StoreError};
 
 /// Events per partnership per round: decided, cmdlet requested, cmdlet succeeded, state observed.
@@ -36,16 +35,7 @@ pub fn history_event(index: u64, devices: u64) -> NewEvent {
     let allowed = round % 2 == 0;
     let command_id = deterministic_v7(index - step.unwrap_or(0) + 1, 1);
     let event = match step {
-        None => Event::DeviceDiscovered(DeviceDiscovered {
-            mailbox,
-            device_id,
-            device_type: "iPhone".into(),
-            device_model: "iPhone15,2".into(),
-            device_os: "iOS 17.4.1 21E236".into(),
-            exchange_state: ExchangeState::DeviceDiscovery,
-            exchange_reason: ExchangeReason::Global,
-            user_agent: "Apple-iPhone15C2/2104.236".into(),
-        }),
+        None => iphone_discovered(mailbox, device_id),
         Some(0) => Event::AccessDecided(AccessDecided {
             mailbox,
             device_id,

@@ -44,14 +44,6 @@ impl SmallSet {
         self.0.iter()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     fn position(&self, entry: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|held| held.as_str().cmp(entry))
     }
@@ -62,14 +54,6 @@ impl Extend<String> for SmallSet {
         for entry in entries {
             self.insert(entry);
         }
-    }
-}
-
-impl FromIterator<String> for SmallSet {
-    fn from_iter<I: IntoIterator<Item = String>>(entries: I) -> SmallSet {
-        let mut set = SmallSet::default();
-        set.extend(entries);
-        set
     }
 }
 
