@@ -17,20 +17,17 @@ enum List {
 }
 
 /// The list edits a Set-CASMailbox call makes: (mailbox, list, added ids, removed ids).
-fn list_edits(call: &CmdletCall) -> Vec<(&str, List, &[String], &[String])> {
-    if !call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
-        return Vec::new();
-    }
-    let Some(identity) = call.text_parameter("Identity") else { return Vec::new() };
-    let mut edits = Vec::new();
-    for (parameter, list) in
-        [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
-    {
-        if let Some(ParamValue::Edit(edit)) = call.parameter(parameter) {
-            edits.push((identity, list, edit.add.as_slice(), edit.remove.as_slice()));
-        }
-    }
-    edits
+fn list_edits(call: &CmdletCall) -> impl Iterator<Item = (&str, List, &[String], &[String])> {
+    let identity =
+        if call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") { call.text_parameter("Identity") } else { None };
+    [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
+        .into_iter()
+        .filter_map(move |(parameter, list)| match (identity, call.parameter(parameter)) {
+            (Some(identity), Some(ParamValue::Edit(edit))) => {
+                Some((identity, list, edit.add.as_slice(), edit.remove.as_slice()))
+            }
+            _ => None,
+        })
 }
 
 /// The device access rule a New-/Remove-ActiveSyncDeviceAccessRule call creates or removes.
@@ -117,12 +114,13 @@ pub(in crate::domain::projection) fn command_finished(
     }
     let applied = matches!(outcome, Outcome::Applied);
     for (identity, list, added, removed) in list_edits(&pending.call) {
-        touch_mailbox(projection, &key_of(&identity), recorded.seq);
-        let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&identity)) else { continue };
+        let mailbox_key = key_of(identity);
+        touch_mailbox(projection, &mailbox_key, recorded.seq);
+        let Some(mailbox) = projection.mailboxes.get_mut(&mailbox_key) else { continue };
         let owned = easgate_list(mailbox, list);
         let released = if applied { removed } else { added };
         for id in released {
-            owned.remove(&key_of(&id));
+            owned.remove(&key_of(id));
         }
     }
     if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut()) {

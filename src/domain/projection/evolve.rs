@@ -70,8 +70,9 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
             touch_mailbox(projection, &key_of(smtp), recorded.seq);
         }
         Event::MailboxObserved(event) => {
-            mailbox_observed(projection, event);
-            touch_mailbox(projection, &key_of(&event.mailbox), recorded.seq);
+            let mailbox_key = key_of(&event.mailbox);
+            mailbox_observed(projection, &mailbox_key, event);
+            touch_mailbox(projection, &mailbox_key, recorded.seq);
         }
         Event::OrganizationObserved(event) => {
             organization_observed(projection, event);
@@ -139,7 +140,11 @@ pub(super) fn notification_keys(event: &Event) -> Vec<DeviceKey> {
 
 /// Every partnership of a mailbox may decide differently now.
 pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
-    for key in projection.keys_of_mailbox(mailbox_key) {
+    // Most events of a replay touch a mailbox: its index is read in place, not copied out.
+    let Some(device_ids) = projection.device_ids_by_mailbox.get(mailbox_key) else { return };
+    let mut key = DeviceKey { mailbox: CompactString::from(mailbox_key), device_id: CompactString::default() };
+    for device_id in device_ids {
+        key.device_id.clone_from(device_id);
         if let Some(device) = projection.devices.get_mut(&key) {
             device.inputs_seq = seq;
         }
@@ -304,16 +309,19 @@ fn user_observed(projection: &mut Projection, event: &UserObserved) {
     projection.users.insert(upn_key, user);
 }
 
-fn mailbox_observed(projection: &mut Projection, event: &MailboxObserved) {
-    let mailbox = projection.mailboxes.entry(key_of(&event.mailbox)).or_insert_with(|| MailboxView {
-        smtp: event.mailbox.clone(),
-        identity: String::new(),
-        activesync_enabled: true,
-        allowed_device_ids: Vec::new(),
-        blocked_device_ids: Vec::new(),
-        easgate_allowed: Default::default(),
-        easgate_blocked: Default::default(),
-    });
+fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: &MailboxObserved) {
+    let mailbox = match projection.mailboxes.get_mut(mailbox_key) {
+        Some(mailbox) => mailbox,
+        None => projection.mailboxes.entry(mailbox_key.to_string()).or_insert_with(|| MailboxView {
+            smtp: event.mailbox.clone(),
+            identity: String::new(),
+            activesync_enabled: true,
+            allowed_device_ids: Vec::new(),
+            blocked_device_ids: Vec::new(),
+            easgate_allowed: Default::default(),
+            easgate_blocked: Default::default(),
+        }),
+    };
     if mailbox.identity != event.identity {
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
         projection.mailbox_by_identity.remove(&old_identity);
@@ -321,10 +329,9 @@ fn mailbox_observed(projection: &mut Projection, event: &MailboxObserved) {
             projection.mailbox_by_identity.insert(event.identity.to_lowercase(), event.mailbox.clone());
         }
     }
-    let Some(mailbox) = projection.mailboxes.get_mut(&key_of(&event.mailbox)) else { return };
     mailbox.activesync_enabled = event.activesync_enabled;
-    mailbox.allowed_device_ids = event.allowed_device_ids.clone();
-    mailbox.blocked_device_ids = event.blocked_device_ids.clone();
+    mailbox.allowed_device_ids.clone_from(&event.allowed_device_ids);
+    mailbox.blocked_device_ids.clone_from(&event.blocked_device_ids);
 }
 
 fn organization_observed(projection: &mut Projection, event: &OrganizationObserved) {
@@ -427,12 +434,14 @@ fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
 
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
 fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
-    for key in projection.keys_with_device_id(device_id).to_vec() {
-        let step = match projection.devices.get(&key) {
+    // The index is read in place (the loop writes only `devices`): most tenant events land here.
+    let Some(keys) = projection.device_keys_by_id.get(&compact_key_of(device_id)) else { return };
+    for key in keys {
+        let step = match projection.devices.get(key) {
             Some(device) => flow::facts_step(tenant_facts(projection, device)),
             None => continue,
         };
-        if let Some(device) = projection.devices.get_mut(&key) {
+        if let Some(device) = projection.devices.get_mut(key) {
             raise(device, step);
             device.last_event_seq = recorded.seq;
             device.inputs_seq = recorded.seq;
@@ -448,16 +457,17 @@ fn device_registered(projection: &mut Projection, recorded: &RecordedEvent, even
 }
 
 fn device_enrolled(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceEnrolled) {
-    let managed = projection.managed.entry(event.managed_device_id.clone()).or_default();
-    managed.managed_device_id = event.managed_device_id.clone();
-    managed.upn = event.upn.clone();
+    let managed = match projection.managed.get_mut(&event.managed_device_id) {
+        Some(managed) => managed,
+        None => projection.managed.entry(event.managed_device_id.clone()).or_default(),
+    };
+    managed.managed_device_id.clone_from(&event.managed_device_id);
+    managed.upn.clone_from(&event.upn);
     managed.enrolled = true;
-    if event.device_id.is_some() {
-        managed.eas_device_id = event.device_id.clone();
-    }
-    if let Some(device_id) = event.device_id.clone() {
-        projection.managed_by_eas.insert(key_of(&device_id), event.managed_device_id.clone());
-        raise_by_facts(projection, recorded, &device_id);
+    if let Some(device_id) = &event.device_id {
+        managed.eas_device_id.clone_from(&event.device_id);
+        projection.managed_by_eas.insert(key_of(device_id), event.managed_device_id.clone());
+        raise_by_facts(projection, recorded, device_id);
     }
 }
 
@@ -470,8 +480,9 @@ fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, even
     managed.eas_activated = false;
     let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
-        for key in projection.keys_with_device_id(&device_id).to_vec() {
-            if let Some(device) = projection.devices.get_mut(&key) {
+        let keys = projection.device_keys_by_id.get(&compact_key_of(&device_id)).map_or(&[][..], Vec::as_slice);
+        for key in keys {
+            if let Some(device) = projection.devices.get_mut(key) {
                 if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
                     device.managed_device_id = None;
                 }
