@@ -35,9 +35,10 @@ pub fn append(scale: u64) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Rebuilding the projection from the log against a raw scan of the same sled tree, for two
-/// shapes of log: a new device every three events (the projection grows all along), and a long
-/// history of a 100,000-partnership organisation (each event updates a device already known).
+/// Rebuilding the projection from the log against a raw scan of the same sled tree, for three
+/// shapes of log: a new device every three events (the projection grows all along), a long
+/// history of a 100,000-partnership organisation (each event updates a device already known),
+/// and (at scale 1) the log of a whole organisation's onboarding as the sync engine writes it.
 pub fn replay(scale: u64) -> Result<(), CliError> {
     let events = 300_000 * scale;
     let directory = temporary()?;
@@ -47,7 +48,16 @@ pub fn replay(scale: u64) -> Result<(), CliError> {
     let history_events = 1_000_000 * scale;
     build_history(directory.path(), history_events, RESTART_DEVICES)
         .map_err(|error| failed("replay")(error.to_string()))?;
-    replay_against_raw_scan(directory.path(), &format!("replay: {history_events} events over 100,000 devices"))
+    replay_against_raw_scan(directory.path(), &format!("replay: {history_events} events over 100,000 devices"))?;
+    // The log the sync engine writes onboarding a whole organisation (at scale 1 only: it takes
+    // a minute to build): users, mailboxes, managed devices and decisions, about ten events per
+    // partnership, nearly all of them creating state.
+    if scale == 1 {
+        let directory = temporary()?;
+        let events = build_realistic_organization(directory.path(), "replay")?;
+        replay_against_raw_scan(directory.path(), &format!("replay: realistic organisation, {events} events"))?;
+    }
+    Ok(())
 }
 
 fn replay_against_raw_scan(directory: &Path, name: &str) -> Result<(), CliError> {
@@ -144,23 +154,29 @@ pub fn memory(scale: u64) -> Result<(), CliError> {
     // registrations, notifications), at scale 1 only: it takes a minute to build.
     if scale == 1 {
         let directory = temporary()?;
-        let steps = crate::scenario::step::parse_text("realistic_org_100k.jsonl", REALISTIC_ORGANIZATION)
-            .map_err(|error| failed("memory")(error.to_string()))?;
-        let runtime = crate::cli::runtime()?;
-        let mut world =
-            crate::scenario::world::World::new(directory.path(), crate::scenario::world::Transport::InProcess);
-        runtime
-            .block_on(crate::scenario::run::run_steps(&mut world, &steps))
-            .map_err(|(_, error)| failed("memory")(error.detail))?;
-        world.stop_engine().map_err(|error| failed("memory")(error.to_string()))?;
-        // Its snapshot is deleted: the first probe folds the whole log, as a first start does.
-        let mut store =
-            Store::open(directory.path(), OpenMode::Tail).map_err(|error| failed("memory")(error.to_string()))?;
-        store.delete_snapshots().map_err(|error| failed("memory")(error.to_string()))?;
-        store.close().map_err(|error| failed("memory")(error.to_string()))?;
+        build_realistic_organization(directory.path(), "memory")?;
         probe_twice(directory.path(), ", realistic organisation")?;
     }
     Ok(())
+}
+
+/// Runs `replay/bench/realistic_org_100k.jsonl` against the simulated twins in process into
+/// `directory`, without the snapshot the engine left (so a start or a replay folds the whole
+/// log); returns the events logged.
+fn build_realistic_organization(directory: &Path, bench: &str) -> Result<u64, CliError> {
+    let steps = crate::scenario::step::parse_text("realistic_org_100k.jsonl", REALISTIC_ORGANIZATION)
+        .map_err(|error| failed(bench)(error.to_string()))?;
+    let runtime = crate::cli::runtime()?;
+    let mut world = crate::scenario::world::World::new(directory, crate::scenario::world::Transport::InProcess);
+    runtime
+        .block_on(crate::scenario::run::run_steps(&mut world, &steps))
+        .map_err(|(_, error)| failed(bench)(error.detail))?;
+    world.stop_engine().map_err(|error| failed(bench)(error.to_string()))?;
+    let mut store = Store::open(directory, OpenMode::Tail).map_err(|error| failed(bench)(error.to_string()))?;
+    store.delete_snapshots().map_err(|error| failed(bench)(error.to_string()))?;
+    let events = store.last_seq();
+    store.close().map_err(|error| failed(bench)(error.to_string()))?;
+    Ok(events)
 }
 
 /// `replay/bench/realistic_org_100k.jsonl`: 50,000 users with two devices each, two full syncs.
