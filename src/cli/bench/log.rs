@@ -49,9 +49,9 @@ pub fn replay(scale: u64) -> Result<(), CliError> {
     build_history(directory.path(), history_events, RESTART_DEVICES)
         .map_err(|error| failed("replay")(error.to_string()))?;
     replay_against_raw_scan(directory.path(), &format!("replay: {history_events} events over 100,000 devices"))?;
-    // The log the sync engine writes onboarding a whole organisation (at scale 1 only: it takes
-    // a minute to build): users, mailboxes, managed devices and decisions, about ten events per
-    // partnership, nearly all of them creating state.
+    // The log the sync engine writes onboarding a whole organisation: users, mailboxes, managed
+    // devices and decisions, about ten events per partnership, nearly all of them creating
+    // state. Its size is the scenario's whatever the scale, so it runs at scale 1 only.
     if scale == 1 {
         let directory = temporary()?;
         let events = build_realistic_organization(directory.path(), "replay")?;
@@ -151,7 +151,7 @@ pub fn memory(scale: u64) -> Result<(), CliError> {
     build_log(directory.path(), devices * 3, None, 0).map_err(|error| failed("memory")(error.to_string()))?;
     probe_twice(directory.path(), "")?;
     // A whole organisation as the simulated twins make it (users, mailboxes, managed devices,
-    // registrations, notifications), at scale 1 only: it takes a minute to build.
+    // registrations, notifications). Its size is the scenario's, so at scale 1 only.
     if scale == 1 {
         let directory = temporary()?;
         build_realistic_organization(directory.path(), "memory")?;

@@ -435,8 +435,7 @@ fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
 fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
     // The index is read in place (the loop writes only `devices`): most tenant events land here.
-    let Some(keys) = projection.device_keys_by_id.get(&compact_key_of(device_id)) else { return };
-    for key in keys {
+    for key in keys_with_id(&projection.device_keys_by_id, device_id) {
         let step = match projection.devices.get(key) {
             Some(device) => flow::facts_step(tenant_facts(projection, device)),
             None => continue,
@@ -480,8 +479,7 @@ fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, even
     managed.eas_activated = false;
     let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
-        let keys = projection.device_keys_by_id.get(&compact_key_of(&device_id)).map_or(&[][..], Vec::as_slice);
-        for key in keys {
+        for key in keys_with_id(&projection.device_keys_by_id, &device_id) {
             if let Some(device) = projection.devices.get_mut(key) {
                 if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
                     device.managed_device_id = None;

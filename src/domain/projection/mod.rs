@@ -271,6 +271,15 @@ pub fn compact_key_of(id: &str) -> CompactString {
     }
 }
 
+/// `Projection::keys_with_device_id` on the index alone, so that a fold can read the index in
+/// place while it writes `devices`.
+fn keys_with_id<'a>(
+    device_keys_by_id: &'a FxHashMap<CompactString, Vec<DeviceKey>>,
+    device_id: &str,
+) -> &'a [DeviceKey] {
+    device_keys_by_id.get(&compact_key_of(device_id)).map_or(&[], Vec::as_slice)
+}
+
 impl DeviceView {
     /// A targeted device denied for a reason its user can fix (not enrolled, compliance
     /// unknown, not compliant) whose user has not been mailed in this episode (DESIGN section 2).
@@ -308,7 +317,7 @@ impl Projection {
 
     /// The keys of every partnership with this DeviceId, sorted.
     pub fn keys_with_device_id(&self, device_id: &str) -> &[DeviceKey] {
-        self.device_keys_by_id.get(&compact_key_of(device_id)).map(Vec::as_slice).unwrap_or(&[])
+        keys_with_id(&self.device_keys_by_id, device_id)
     }
 
     /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
