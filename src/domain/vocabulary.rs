@@ -365,8 +365,19 @@ macro_rules! serde_as_exchange_text {
         }
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Ok($name::parse(&text))
+                // Parsed from the text where it lies: no copy for the values Exchange documents
+                // (most decoded events carry two of them).
+                struct Text;
+                impl serde::de::Visitor<'_> for Text {
+                    type Value = $name;
+                    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        formatter.write_str(concat!("the text of an ", stringify!($name)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        Ok($name::parse(text))
+                    }
+                }
+                deserializer.deserialize_str(Text)
             }
         }
     };

@@ -63,7 +63,7 @@ pub(in crate::domain::projection) fn cmdlet_requested(
     // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
     for (identity, list, added, _) in list_edits(&call) {
-        if let Some(mailbox) = projection.mailboxes.get_mut(&key_of(identity)) {
+        if let Some(mailbox) = projection.mailboxes.get_mut(LoweredId::new(identity).as_str()) {
             easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
         }
     }
@@ -71,7 +71,8 @@ pub(in crate::domain::projection) fn cmdlet_requested(
         organization.easgate_rules.insert(rule);
     }
     for device_ref in &event.devices {
-        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
+        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
             device.last_event_seq = recorded.seq;
         }
     }
@@ -108,19 +109,20 @@ pub(in crate::domain::projection) fn command_finished(
     }
     let Some(pending) = projection.pending_commands.remove(&command_id) else { return };
     for device_ref in &pending.devices {
-        if let Some(device) = projection.devices.get_mut(&DeviceKey::new(&device_ref.mailbox, &device_ref.device_id)) {
+        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
+        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
             device.last_event_seq = recorded.seq;
         }
     }
     let applied = matches!(outcome, Outcome::Applied);
     for (identity, list, added, removed) in list_edits(&pending.call) {
-        let mailbox_key = key_of(identity);
-        touch_mailbox(projection, &mailbox_key, recorded.seq);
-        let Some(mailbox) = projection.mailboxes.get_mut(&mailbox_key) else { continue };
+        let mailbox_key = LoweredId::new(identity);
+        touch_mailbox(projection, mailbox_key.as_str(), recorded.seq);
+        let Some(mailbox) = projection.mailboxes.get_mut(mailbox_key.as_str()) else { continue };
         let owned = easgate_list(mailbox, list);
         let released = if applied { removed } else { added };
         for id in released {
-            owned.remove(&key_of(id));
+            owned.remove(LoweredId::new(id).as_str());
         }
     }
     if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut()) {

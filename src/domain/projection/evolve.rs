@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use hashbrown::hash_map::EntryRef;
+
 use crate::domain::RecordedEvent;
 use crate::domain::event::*;
 use crate::domain::projection::commands::{Outcome, cmdlet_requested, command_finished};
@@ -13,12 +15,9 @@ use crate::domain::vocabulary::{Access, ExchangeReason, ExchangeState};
 /// Folds `recorded` into `projection`. `evolve_owned` folds the same way, moving the event's
 /// strings into the projection instead of copying them.
 pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
-    if !begin(projection, recorded) {
-        return;
+    if begin(projection, recorded) {
+        apply(projection, recorded);
     }
-    let notification_keys = notification_keys(&recorded.event);
-    apply(projection, recorded);
-    follow_notifications(projection, notification_keys);
 }
 
 /// Stamps the projection with the event; false (an anomaly) when it arrived out of order.
@@ -34,16 +33,13 @@ pub(super) fn begin(projection: &mut Projection, recorded: &RecordedEvent) -> bo
     true
 }
 
-/// Whether a mail is owed can change only with the events of `notification_keys`; the set
-/// follows them.
-pub(super) fn follow_notifications(projection: &mut Projection, keys: impl IntoIterator<Item = DeviceKey>) {
-    for key in keys {
-        let owed = projection.devices.get(&key).is_some_and(|device| device.is_owed_notification());
-        if owed {
-            projection.owed_notifications.insert(key);
-        } else {
-            projection.owed_notifications.remove(&key);
-        }
+/// Whether a mail is owed changes only with a decision, a mail asked for, a discovery or a
+/// removal: their folds bring the set in line with the device they changed.
+fn follow_owed(owed_notifications: &mut DeviceSet, key: DeviceKeyRef<'_>, owed: bool) {
+    if owed {
+        owed_notifications.get_or_insert_with(&key, |key| DeviceKey::from(key));
+    } else {
+        owed_notifications.remove(&key);
     }
 }
 
@@ -67,12 +63,12 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
         Event::UserObserved(event) => {
             user_observed(projection, event);
             let smtp = if event.smtp.is_empty() { &event.upn } else { &event.smtp };
-            touch_mailbox(projection, &key_of(smtp), recorded.seq);
+            touch_mailbox(projection, LoweredId::new(smtp).as_str(), recorded.seq);
         }
         Event::MailboxObserved(event) => {
-            let mailbox_key = key_of(&event.mailbox);
-            mailbox_observed(projection, &mailbox_key, event);
-            touch_mailbox(projection, &mailbox_key, recorded.seq);
+            let mailbox_key = LoweredId::new(&event.mailbox);
+            mailbox_observed(projection, mailbox_key.as_str(), event);
+            touch_mailbox(projection, mailbox_key.as_str(), recorded.seq);
         }
         Event::OrganizationObserved(event) => {
             organization_observed(projection, event);
@@ -82,20 +78,19 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
             device_discovered(projection, recorded, event.clone());
         }
         Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
-        Event::PartnershipRemoved(event) => {
-            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-                device.removed = true;
-            }
-        }
+        Event::PartnershipRemoved(event) => partnership_removed(projection, recorded, event),
         Event::DeviceRegistered(event) => device_registered(projection, recorded, event),
         Event::DeviceEnrolled(event) => device_enrolled(projection, recorded, event),
         Event::DeviceUnenrolled(event) => device_unenrolled(projection, recorded, event),
         Event::DeviceMapped(event) => device_mapped(projection, recorded, event),
         Event::EasIdRegistered(event) => eas_id_registered(projection, recorded, event),
         Event::ComplianceObserved(event) => compliance_observed(projection, recorded, event),
-        Event::AccessDecided(event) => {
-            access_decided(projection, recorded, &DeviceKey::new(&event.mailbox, &event.device_id), event)
-        }
+        Event::AccessDecided(event) => access_decided(
+            projection,
+            recorded,
+            LoweredDeviceKey::new(&event.mailbox, &event.device_id).as_ref(),
+            event,
+        ),
         Event::CmdletRequested(event) => cmdlet_requested(projection, recorded, event.clone()),
         Event::CmdletSucceeded(event) => command_finished(projection, recorded, event.command_id, Outcome::Applied),
         Event::CmdletFailed(event) => {
@@ -111,51 +106,41 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
         Event::NotificationFailed(event) => notification_failed(projection, recorded, event),
         Event::DriftDetected(event) => {
             if !event.device_id.is_empty() {
-                let _ = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+                device_mut(projection, recorded, &event.mailbox, &event.device_id);
             }
         }
         Event::WipeRequested(event) => {
-            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-                device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: false });
-            }
+            let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+            device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: false });
         }
         Event::WipeConfirmed(event) => {
-            if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-                device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
-            }
+            let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+            device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
         }
     }
 }
 
-/// The partnerships whose notification state an event may change.
-pub(super) fn notification_keys(event: &Event) -> Vec<DeviceKey> {
-    match event {
-        Event::AccessDecided(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
-        Event::NotificationRequested(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
-        Event::DeviceDiscovered(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
-        Event::PartnershipRemoved(event) => vec![DeviceKey::new(&event.mailbox, &event.device_id)],
-        _ => Vec::new(),
-    }
-}
-
-/// Every partnership of a mailbox may decide differently now.
+/// Every partnership of a mailbox (`mailbox_key`, lowercased) may decide differently now.
 pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
     // Most events of a replay touch a mailbox: its index is read in place, not copied out.
     let Some(device_ids) = projection.device_ids_by_mailbox.get(mailbox_key) else { return };
-    let mut key = DeviceKey { mailbox: CompactString::from(mailbox_key), device_id: CompactString::default() };
     for device_id in device_ids {
-        key.device_id.clone_from(device_id);
-        if let Some(device) = projection.devices.get_mut(&key) {
+        if let Some(device) = projection.devices.get_mut(&DeviceKeyRef { mailbox: mailbox_key, device_id }) {
             device.inputs_seq = seq;
         }
     }
 }
 
 pub(super) fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String) {
-    projection.anomaly_count += 1;
-    if projection.anomalies.len() < ANOMALIES_KEPT_MAX {
+    note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
+}
+
+/// `anomaly` on the two fields it writes, for a fold that holds another part of the projection.
+fn note_anomaly(anomalies: &mut Vec<Anomaly>, anomaly_count: &mut u64, recorded: &RecordedEvent, detail: String) {
+    *anomaly_count += 1;
+    if anomalies.len() < ANOMALIES_KEPT_MAX {
         let event_type = recorded.event.name().to_string();
-        projection.anomalies.push(Anomaly { seq: recorded.seq, event_type, detail });
+        anomalies.push(Anomaly { seq: recorded.seq, event_type, detail });
     }
 }
 
@@ -166,28 +151,32 @@ pub(super) fn device_mut<'a>(
     recorded: &RecordedEvent,
     mailbox: &str,
     device_id: &str,
-) -> Option<&'a mut DeviceView> {
-    device_mut_by_key(projection, recorded, &DeviceKey::new(mailbox, device_id), mailbox, device_id)
+) -> &'a mut DeviceView {
+    device_mut_by_key(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id)
 }
 
-/// `device_mut` when the caller has the key already.
+/// `device_mut` when the caller has the key (lowercased) already. One lookup for a known device.
 pub(super) fn device_mut_by_key<'a>(
     projection: &'a mut Projection,
     recorded: &RecordedEvent,
-    key: &DeviceKey,
+    key: DeviceKeyRef<'_>,
     mailbox: &str,
     device_id: &str,
-) -> Option<&'a mut DeviceView> {
-    if !projection.devices.contains_key(key) {
-        let detail = format!("device {device_id} on {mailbox} was never discovered");
-        anomaly(projection, recorded, detail);
-        let empty = projection.class_strings.share("");
-        let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
-        projection.insert_device(key.clone(), device);
-    }
-    let device = projection.devices.get_mut(key)?;
+) -> &'a mut DeviceView {
+    let device = match projection.devices.entry_ref(&key) {
+        EntryRef::Occupied(occupied) => occupied.into_mut(),
+        EntryRef::Vacant(vacant) => {
+            let detail = format!("device {device_id} on {mailbox} was never discovered");
+            note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
+            let key = DeviceKey::from(&key);
+            index_device(&mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, &key);
+            let empty = projection.class_strings.share("");
+            let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
+            vacant.insert_with_key(key, Box::new(device))
+        }
+    };
     device.last_event_seq = recorded.seq;
-    Some(device)
+    device
 }
 
 pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
@@ -301,8 +290,7 @@ fn user_observed(projection: &mut Projection, event: &UserObserved) {
     let upn_key = key_of(&event.upn);
     let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp.clone() };
     if let Some(previous) = projection.users.get(&upn_key) {
-        let previous_smtp = key_of(&previous.smtp);
-        projection.user_by_smtp.remove(&previous_smtp);
+        projection.user_by_smtp.remove(LoweredId::new(&previous.smtp).as_str());
     }
     projection.user_by_smtp.insert(key_of(&smtp), upn_key.clone());
     let user = UserView { upn: event.upn.clone(), smtp, licensed: event.licensed, groups: event.groups.clone() };
@@ -355,25 +343,22 @@ fn organization_observed(projection: &mut Projection, event: &OrganizationObserv
     }
 }
 
-/// Folds a discovery, moving its strings into the projection; returns the partnership's key.
-pub(super) fn device_discovered(
-    projection: &mut Projection,
-    recorded: &RecordedEvent,
-    event: DeviceDiscovered,
-) -> DeviceKey {
-    let key = DeviceKey::new(&event.mailbox, &event.device_id);
+/// Folds a discovery, moving its strings into the projection.
+pub(super) fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, event: DeviceDiscovered) {
+    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
+    let key = lowered.as_ref();
     let strings = &mut projection.class_strings;
     let [device_type, device_model, device_os, user_agent, empty] =
         [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
             .map(|text| strings.share(text));
-    let device = if projection.devices.contains_key(&key) {
-        match projection.devices.get_mut(&key) {
-            Some(device) => device,
-            None => return key,
+    let device = match projection.devices.entry_ref(&key) {
+        EntryRef::Occupied(occupied) => occupied.into_mut(),
+        EntryRef::Vacant(vacant) => {
+            let key = DeviceKey::from(&key);
+            index_device(&mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, &key);
+            let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
+            vacant.insert_with_key(key, Box::new(device))
         }
-    } else {
-        let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
-        projection.insert_device(key.clone(), device)
     };
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the
@@ -396,11 +381,20 @@ pub(super) fn device_discovered(
     device.last_event_seq = recorded.seq;
     device.inputs_seq = recorded.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
-    key
+    let owed = device.is_owed_notification();
+    follow_owed(&mut projection.owed_notifications, key, owed);
+}
+
+fn partnership_removed(projection: &mut Projection, recorded: &RecordedEvent, event: &PartnershipRemoved) {
+    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
+    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), &event.mailbox, &event.device_id);
+    device.removed = true;
+    let owed = device.is_owed_notification();
+    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
 }
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
-    let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) else { return };
+    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
     let blocked_by_rule = |state: &ExchangeState, reason: &ExchangeReason| {
         *state == ExchangeState::Blocked && *reason == ExchangeReason::DeviceRule
     };
@@ -421,10 +415,11 @@ fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent
     }
 }
 
-fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
-    let managed = projection.managed_for(device);
+/// What the tenant says of a device; `device_id` is its DeviceId lowercased.
+fn tenant_facts(tenant: TenantRecords<'_>, device: &DeviceView, device_id: &str) -> TenantFacts {
+    let managed = tenant.managed_for(device, device_id);
     TenantFacts {
-        registered: projection.registration_for(&device.device_id).is_some(),
+        registered: tenant.registration_for(device_id).is_some(),
         enrolled: managed.is_some_and(|managed| managed.enrolled),
         mapped: device.managed_device_id.is_some() && managed.is_some_and(|managed| managed.enrolled),
         eas_id_registered: managed.is_some_and(|managed| managed.enrolled && managed.eas_activated),
@@ -434,17 +429,18 @@ fn tenant_facts(projection: &Projection, device: &DeviceView) -> TenantFacts {
 
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
 fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
-    // The index is read in place (the loop writes only `devices`): most tenant events land here.
+    // The index and the tenant's records are read in place (the loop writes only `devices`):
+    // most tenant events land here.
+    let tenant = TenantRecords {
+        managed: &projection.managed,
+        managed_by_eas: &projection.managed_by_eas,
+        registrations: &projection.registrations,
+    };
     for key in keys_with_id(&projection.device_keys_by_id, device_id) {
-        let step = match projection.devices.get(key) {
-            Some(device) => flow::facts_step(tenant_facts(projection, device)),
-            None => continue,
-        };
-        if let Some(device) = projection.devices.get_mut(key) {
-            raise(device, step);
-            device.last_event_seq = recorded.seq;
-            device.inputs_seq = recorded.seq;
-        }
+        let Some(device) = projection.devices.get_mut(key) else { continue };
+        raise(device, flow::facts_step(tenant_facts(tenant, device, &key.device_id)));
+        device.last_event_seq = recorded.seq;
+        device.inputs_seq = recorded.seq;
     }
 }
 
@@ -495,9 +491,8 @@ fn device_mapped(projection: &mut Projection, recorded: &RecordedEvent, event: &
     if !projection.managed.contains_key(&event.managed_device_id) {
         anomaly(projection, recorded, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
-    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-        device.managed_device_id = Some(event.managed_device_id.clone());
-    }
+    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+    device.managed_device_id = Some(event.managed_device_id.clone());
     raise_by_facts(projection, recorded, &event.device_id);
 }
 
@@ -519,8 +514,8 @@ fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, ev
     };
     managed.compliance = event.compliance;
     managed.compliance_observed = true;
-    if let Some(device_id) = managed.eas_device_id.clone() {
-        raise_by_facts(projection, recorded, &device_id);
+    if let Some(device_id) = managed.eas_device_id.as_deref().map(LoweredId::new) {
+        raise_by_facts(projection, recorded, device_id.as_str());
     }
 }
 
@@ -528,10 +523,10 @@ fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, ev
 pub(super) fn access_decided(
     projection: &mut Projection,
     recorded: &RecordedEvent,
-    key: &DeviceKey,
+    key: DeviceKeyRef<'_>,
     event: &AccessDecided,
 ) {
-    let Some(device) = device_mut_by_key(projection, recorded, key, &event.mailbox, &event.device_id) else { return };
+    let device = device_mut_by_key(projection, recorded, key, &event.mailbox, &event.device_id);
     let was_allowed = device.access == Some(Access::Allowed);
     device.decided_seq = recorded.seq;
     device.access = Some(event.access);
@@ -556,12 +551,16 @@ pub(super) fn access_decided(
         }
         Access::Exempt => {}
     }
+    let owed = device.is_owed_notification();
+    follow_owed(&mut projection.owed_notifications, key, owed);
 }
 
 fn notification_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationRequested) {
-    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-        device.notified_in_episode = true;
-    }
+    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
+    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), &event.mailbox, &event.device_id);
+    device.notified_in_episode = true;
+    let owed = device.is_owed_notification();
+    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
     let pending = PendingNotification {
         notification_id: event.notification_id,
         mailbox: event.mailbox.clone(),
@@ -577,15 +576,14 @@ fn notification_sent(projection: &mut Projection, recorded: &RecordedEvent, even
     if projection.pending_notifications.remove(&event.notification_id).is_none() {
         anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
     }
-    if let Some(device) = device_mut(projection, recorded, &event.mailbox, &event.device_id) {
-        if is_denied(device.access) {
-            raise(device, flow::QUARANTINED);
-        }
+    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+    if is_denied(device.access) {
+        raise(device, flow::QUARANTINED);
     }
 }
 
 fn notification_failed(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationFailed) {
-    let _ = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+    device_mut(projection, recorded, &event.mailbox, &event.device_id);
     let Some(pending) = projection.pending_notifications.get_mut(&event.notification_id) else {
         anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
         return;

@@ -11,6 +11,7 @@ pub mod class_strings;
 mod commands;
 pub mod evolve;
 pub mod flow;
+mod keys;
 mod owned;
 mod small_set;
 
@@ -19,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use compact_str::CompactString;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -31,6 +32,10 @@ use crate::domain::vocabulary::{
 
 pub use class_strings::ClassStrings;
 pub use evolve::evolve;
+pub use keys::{
+    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LOWERED_INLINE_BYTES_MAX, LoweredDeviceKey, LoweredId,
+    compact_key_of, entry_or_default, key_of,
+};
 pub use owned::evolve_owned;
 pub use small_set::SmallSet;
 
@@ -57,21 +62,21 @@ pub struct Projection {
     pub managed_by_eas: FxHashMap<String, String>,
     /// Key: lowercased EAS DeviceId.
     pub registrations: FxHashMap<String, Box<RegistrationView>>,
-    pub devices: FxHashMap<DeviceKey, Box<DeviceView>>,
+    pub devices: DeviceMap<Box<DeviceView>>,
     /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
     /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
     #[serde(skip)]
-    pub device_keys_by_id: FxHashMap<CompactString, Vec<DeviceKey>>,
+    pub device_keys_by_id: IdMap<Vec<DeviceKey>>,
     /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds (derived, like the above).
     #[serde(skip)]
-    pub device_ids_by_mailbox: FxHashMap<CompactString, Vec<CompactString>>,
+    pub device_ids_by_mailbox: IdMap<Vec<CompactString>>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: FxHashMap<String, String>,
     /// Partnerships whose user is owed the notification mail of this episode (derived). A hash
     /// set: it follows most events of a replay, and its one reader sorts what it takes.
     #[serde(skip)]
-    pub owed_notifications: FxHashSet<DeviceKey>,
+    pub owed_notifications: DeviceSet,
     /// The devices' class strings, each held once (derived, like the above).
     #[serde(skip)]
     pub class_strings: ClassStrings,
@@ -85,15 +90,6 @@ pub struct Projection {
     pub anomalies: Vec<Anomaly>,
     pub anomaly_count: u64,
     pub event_count: u64,
-}
-
-/// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId. Held inline (no
-/// allocation) up to 24 bytes, which most DeviceIds and many addresses fit: a projection holds
-/// each key several times (the map, its indexes, the owed set). Serialised as two strings.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DeviceKey {
-    pub mailbox: CompactString,
-    pub device_id: CompactString,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -254,30 +250,10 @@ pub struct Anomaly {
     pub detail: String,
 }
 
-/// Lowercases an id for use as a key.
-pub fn key_of(id: &str) -> String {
-    // Ids are ASCII nearly always; the ASCII lowercase is the same string, found faster.
-    if id.is_ascii() { id.to_ascii_lowercase() } else { id.to_lowercase() }
-}
-
-/// `key_of` as a compact string: inline, without an allocation, up to 24 bytes.
-pub fn compact_key_of(id: &str) -> CompactString {
-    if id.is_ascii() {
-        let mut key = CompactString::from(id);
-        key.make_ascii_lowercase();
-        key
-    } else {
-        CompactString::from(id.to_lowercase())
-    }
-}
-
 /// `Projection::keys_with_device_id` on the index alone, so that a fold can read the index in
 /// place while it writes `devices`.
-fn keys_with_id<'a>(
-    device_keys_by_id: &'a FxHashMap<CompactString, Vec<DeviceKey>>,
-    device_id: &str,
-) -> &'a [DeviceKey] {
-    device_keys_by_id.get(&compact_key_of(device_id)).map_or(&[], Vec::as_slice)
+fn keys_with_id<'a>(device_keys_by_id: &'a IdMap<Vec<DeviceKey>>, device_id: &str) -> &'a [DeviceKey] {
+    device_keys_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Vec::as_slice)
 }
 
 impl DeviceView {
@@ -288,12 +264,6 @@ impl DeviceView {
             && self.reason.is_some_and(|reason| reason.is_denial())
             && self.inputs.as_ref().is_some_and(|inputs| inputs.targeted);
         denied && !self.removed && !self.notified_in_episode
-    }
-}
-
-impl DeviceKey {
-    pub fn new(mailbox: &str, device_id: &str) -> DeviceKey {
-        DeviceKey { mailbox: compact_key_of(mailbox), device_id: compact_key_of(device_id) }
     }
 }
 
@@ -366,17 +336,10 @@ impl Projection {
 
     /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
     pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) -> &mut DeviceView {
-        let by_id = self.device_keys_by_id.entry(key.device_id.clone()).or_default();
-        let position = by_id.binary_search(&key).unwrap_or_else(|position| position);
-        by_id.reserve_exact(1);
-        by_id.insert(position, key.clone());
-        let by_mailbox = self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default();
-        let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
-        by_mailbox.reserve_exact(1);
-        by_mailbox.insert(position, key.device_id.clone());
+        index_device(&mut self.device_keys_by_id, &mut self.device_ids_by_mailbox, &key);
         match self.devices.entry(key) {
-            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(Box::new(device)),
-            std::collections::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
+            hashbrown::hash_map::Entry::Vacant(vacant) => vacant.insert(Box::new(device)),
+            hashbrown::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
         }
     }
 
@@ -388,14 +351,20 @@ impl Projection {
 
     /// The managed-device record joined (or joinable) to a partnership.
     pub fn managed_for(&self, device: &DeviceView) -> Option<&ManagedView> {
-        if let Some(managed_device_id) = &device.managed_device_id {
-            return self.managed.get(managed_device_id).map(Box::as_ref);
-        }
-        self.managed_by_eas.get(&key_of(&device.device_id)).and_then(|id| self.managed.get(id)).map(Box::as_ref)
+        self.tenant().managed_for(device, LoweredId::new(&device.device_id).as_str())
     }
 
     pub fn registration_for(&self, device_id: &str) -> Option<&RegistrationView> {
-        self.registrations.get(&key_of(device_id)).map(Box::as_ref)
+        self.tenant().registration_for(LoweredId::new(device_id).as_str())
+    }
+
+    /// The tenant's records about devices, borrowed apart from the partnership table.
+    pub fn tenant(&self) -> TenantRecords<'_> {
+        TenantRecords {
+            managed: &self.managed,
+            managed_by_eas: &self.managed_by_eas,
+            registrations: &self.registrations,
+        }
     }
 
     /// Devices counted by access, over current partnerships.
@@ -426,6 +395,47 @@ impl Projection {
             .map(|managed| managed.compliance)
             .unwrap_or_default()
     }
+}
+
+/// The projection's tenant records (managed devices, Entra registrations), borrowed apart from the
+/// partnership table so that a fold can read them while it writes a device.
+#[derive(Clone, Copy)]
+pub struct TenantRecords<'a> {
+    pub managed: &'a FxHashMap<String, Box<ManagedView>>,
+    pub managed_by_eas: &'a FxHashMap<String, String>,
+    pub registrations: &'a FxHashMap<String, Box<RegistrationView>>,
+}
+
+impl<'a> TenantRecords<'a> {
+    /// The managed-device record joined (or joinable) to a partnership; `device_id` is its
+    /// DeviceId lowercased.
+    pub fn managed_for(&self, device: &DeviceView, device_id: &str) -> Option<&'a ManagedView> {
+        if let Some(managed_device_id) = &device.managed_device_id {
+            return self.managed.get(managed_device_id).map(Box::as_ref);
+        }
+        self.managed_by_eas.get(device_id).and_then(|id| self.managed.get(id)).map(Box::as_ref)
+    }
+
+    /// The Entra registration of a DeviceId (lowercased).
+    pub fn registration_for(&self, device_id: &str) -> Option<&'a RegistrationView> {
+        self.registrations.get(device_id).map(Box::as_ref)
+    }
+}
+
+/// Adds a partnership's key to the indexes by DeviceId and by mailbox, each kept sorted.
+fn index_device(
+    device_keys_by_id: &mut IdMap<Vec<DeviceKey>>,
+    device_ids_by_mailbox: &mut IdMap<Vec<CompactString>>,
+    key: &DeviceKey,
+) {
+    let by_id = entry_or_default(device_keys_by_id, &key.device_id);
+    let position = by_id.binary_search(key).unwrap_or_else(|position| position);
+    by_id.reserve_exact(1);
+    by_id.insert(position, key.clone());
+    let by_mailbox = entry_or_default(device_ids_by_mailbox, &key.mailbox);
+    let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
+    by_mailbox.reserve_exact(1);
+    by_mailbox.insert(position, key.device_id.clone());
 }
 
 /// Pushes without the spare room `Vec` leaves when it grows (room for four at the first push):

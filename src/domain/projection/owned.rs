@@ -1,16 +1,14 @@
 //! `evolve_owned`: the fold of `evolve` for an event the caller gives away, so that the strings
-//! of the most frequent events (discoveries, decisions, intents) move into the projection instead
-//! of being copied. Replays of a whole log use it; `evolve` stays for callers that keep the event.
+//! of the most frequent events (discoveries, intents) move into the projection instead of being
+//! copied. Replays of a whole log use it; `evolve` stays for callers that keep the event.
 //!
 //! Invariant: `evolve_owned(p, e.clone())` leaves `p` exactly as `evolve(p, &e)` does.
 
 use crate::domain::RecordedEvent;
-use crate::domain::event::{AccessDecided, CmdletRequested, DecisionInputs, DeviceDiscovered, Event};
+use crate::domain::event::{CmdletRequested, DeviceDiscovered, Event};
+use crate::domain::projection::Projection;
 use crate::domain::projection::commands::cmdlet_requested;
-use crate::domain::projection::evolve::{
-    access_decided, apply, begin, device_discovered, follow_notifications, notification_keys,
-};
-use crate::domain::projection::{DeviceKey, Projection};
+use crate::domain::projection::evolve::{apply, begin, device_discovered};
 use crate::domain::vocabulary::{ExchangeReason, ExchangeState};
 
 /// Folds `recorded` into `projection`, consuming it.
@@ -23,14 +21,7 @@ pub fn evolve_owned(projection: &mut Projection, mut recorded: RecordedEvent) {
     match &mut recorded.event {
         Event::DeviceDiscovered(event) => {
             let event = std::mem::replace(event, empty_discovered());
-            let key = device_discovered(projection, &recorded, event);
-            follow_notifications(projection, [key]);
-        }
-        Event::AccessDecided(event) => {
-            let event = std::mem::replace(event, empty_decided(event));
-            let key = DeviceKey::new(&event.mailbox, &event.device_id);
-            access_decided(projection, &recorded, &key, &event);
-            follow_notifications(projection, [key]);
+            device_discovered(projection, &recorded, event);
         }
         Event::CmdletRequested(event) => {
             let empty = CmdletRequested {
@@ -43,11 +34,7 @@ pub fn evolve_owned(projection: &mut Projection, mut recorded: RecordedEvent) {
             let event = std::mem::replace(event, empty);
             cmdlet_requested(projection, &recorded, event);
         }
-        _ => {
-            let keys = notification_keys(&recorded.event);
-            apply(projection, &recorded);
-            follow_notifications(projection, keys);
-        }
+        _ => apply(projection, &recorded),
     }
 }
 
@@ -61,15 +48,5 @@ fn empty_discovered() -> DeviceDiscovered {
         exchange_state: ExchangeState::Unknown,
         exchange_reason: ExchangeReason::Unknown,
         user_agent: String::new(),
-    }
-}
-
-fn empty_decided(event: &AccessDecided) -> AccessDecided {
-    AccessDecided {
-        mailbox: String::new(),
-        device_id: String::new(),
-        access: event.access,
-        reason: event.reason,
-        inputs: DecisionInputs::default(),
     }
 }
