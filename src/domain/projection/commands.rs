@@ -99,15 +99,16 @@ pub(in crate::domain::projection) fn command_finished(
     command_id: uuid::Uuid,
     outcome: Outcome,
 ) {
-    let Some(pending) = projection.pending_commands.get_mut(&command_id) else {
+    // One search: nearly every outcome is final, and the rare one in doubt goes back.
+    let Some(mut pending) = projection.pending_commands.remove(&command_id) else {
         anomaly(projection, recorded, format!("outcome of unknown command {command_id}"));
         return;
     };
     if let Outcome::InDoubt = outcome {
         pending.in_doubt = true;
+        projection.pending_commands.insert(command_id, pending);
         return;
     }
-    let Some(pending) = projection.pending_commands.remove(&command_id) else { return };
     for device_ref in &pending.devices {
         let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
         if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
