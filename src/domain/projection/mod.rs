@@ -5,7 +5,8 @@
 //!
 //! Invariant: the projection is a pure function of the log; it is never written any other way.
 //! Maps are keyed by lowercased ids (Exchange and Graph compare ids case-insensitively) and are
-//! deterministic (`FxHashMap`, sorted on output).
+//! deterministic (the Fx hasher, sorted on output). The partnership tables are looked up by a
+//! borrowed key (`keys.rs`), so that folding an event builds no owned key.
 
 pub mod class_strings;
 mod commands;
@@ -332,15 +333,6 @@ impl Projection {
             .filter(|mailbox| !mailbox.identity.is_empty())
             .map(|mailbox| (mailbox.identity.to_lowercase(), mailbox.smtp.clone()))
             .collect();
-    }
-
-    /// Adds a partnership and indexes it. Partnerships are never deleted, only marked removed.
-    pub fn insert_device(&mut self, key: DeviceKey, device: DeviceView) -> &mut DeviceView {
-        index_device(&mut self.device_keys_by_id, &mut self.device_ids_by_mailbox, &key);
-        match self.devices.entry(key) {
-            hashbrown::hash_map::Entry::Vacant(vacant) => vacant.insert(Box::new(device)),
-            hashbrown::hash_map::Entry::Occupied(_) => panic!("a partnership is inserted once"),
-        }
     }
 
     /// The user owning a mailbox: by SMTP address, else by UPN.
