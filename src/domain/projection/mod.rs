@@ -33,9 +33,9 @@ use crate::domain::vocabulary::{
 
 pub use class_strings::ClassStrings;
 pub use evolve::evolve;
+use keys::entry_or_default;
 pub use keys::{
-    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LOWERED_INLINE_BYTES_MAX, LoweredDeviceKey, LoweredId,
-    compact_key_of, entry_or_default, key_of,
+    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LoweredDeviceKey, LoweredId, compact_key_of, key_of,
 };
 pub use owned::evolve_owned;
 pub use small_set::SmallSet;
