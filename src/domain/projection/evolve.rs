@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use hashbrown::hash_map::EntryRef;
+use hashbrown::hash_map::{EntryRef, VacantEntryRef};
+use rustc_hash::FxBuildHasher;
 
 use crate::domain::RecordedEvent;
 use crate::domain::event::*;
@@ -78,7 +79,9 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
             device_discovered(projection, recorded, event.clone());
         }
         Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
-        Event::PartnershipRemoved(event) => partnership_removed(projection, recorded, event),
+        Event::PartnershipRemoved(event) => {
+            change_owing_device(projection, recorded, &event.mailbox, &event.device_id, |device| device.removed = true)
+        }
         Event::DeviceRegistered(event) => device_registered(projection, recorded, event),
         Event::DeviceEnrolled(event) => device_enrolled(projection, recorded, event),
         Event::DeviceUnenrolled(event) => device_unenrolled(projection, recorded, event),
@@ -168,15 +171,42 @@ pub(super) fn device_mut_by_key<'a>(
         EntryRef::Vacant(vacant) => {
             let detail = format!("device {device_id} on {mailbox} was never discovered");
             note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
-            let key = DeviceKey::from(&key);
-            index_device(&mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, &key);
             let empty = projection.class_strings.share("");
             let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
-            vacant.insert_with_key(key, Box::new(device))
+            insert_partnership(vacant, &mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, device)
         }
     };
     device.last_event_seq = recorded.seq;
     device
+}
+
+/// Adds a partnership through the table's vacant entry for it, and indexes it. Partnerships are
+/// never deleted, only marked removed.
+fn insert_partnership<'a>(
+    vacant: VacantEntryRef<'a, '_, DeviceKey, DeviceKeyRef<'_>, Box<DeviceView>, FxBuildHasher>,
+    device_keys_by_id: &mut IdMap<Vec<DeviceKey>>,
+    device_ids_by_mailbox: &mut IdMap<Vec<CompactString>>,
+    device: DeviceView,
+) -> &'a mut DeviceView {
+    let key = DeviceKey::from(vacant.key());
+    index_device(device_keys_by_id, device_ids_by_mailbox, &key);
+    vacant.insert_with_key(key, Box::new(device))
+}
+
+/// Folds an event that changes a mail's being owed for the partnership it names: `change` is
+/// applied to the device, then the owed set follows it.
+fn change_owing_device(
+    projection: &mut Projection,
+    recorded: &RecordedEvent,
+    mailbox: &str,
+    device_id: &str,
+    change: impl FnOnce(&mut DeviceView),
+) {
+    let lowered = LoweredDeviceKey::new(mailbox, device_id);
+    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), mailbox, device_id);
+    change(device);
+    let owed = device.is_owed_notification();
+    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
 }
 
 pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
@@ -354,10 +384,8 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     let device = match projection.devices.entry_ref(&key) {
         EntryRef::Occupied(occupied) => occupied.into_mut(),
         EntryRef::Vacant(vacant) => {
-            let key = DeviceKey::from(&key);
-            index_device(&mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, &key);
             let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
-            vacant.insert_with_key(key, Box::new(device))
+            insert_partnership(vacant, &mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, device)
         }
     };
     if device.removed {
@@ -383,14 +411,6 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     raise(device, flow::ACCESS_ATTEMPTED);
     let owed = device.is_owed_notification();
     follow_owed(&mut projection.owed_notifications, key, owed);
-}
-
-fn partnership_removed(projection: &mut Projection, recorded: &RecordedEvent, event: &PartnershipRemoved) {
-    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
-    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), &event.mailbox, &event.device_id);
-    device.removed = true;
-    let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
 }
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
@@ -556,11 +576,9 @@ pub(super) fn access_decided(
 }
 
 fn notification_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationRequested) {
-    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
-    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), &event.mailbox, &event.device_id);
-    device.notified_in_episode = true;
-    let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
+    change_owing_device(projection, recorded, &event.mailbox, &event.device_id, |device| {
+        device.notified_in_episode = true
+    });
     let pending = PendingNotification {
         notification_id: event.notification_id,
         mailbox: event.mailbox.clone(),

@@ -45,10 +45,6 @@ impl DeviceKey {
     pub fn new(mailbox: &str, device_id: &str) -> DeviceKey {
         DeviceKey { mailbox: compact_key_of(mailbox), device_id: compact_key_of(device_id) }
     }
-
-    pub fn as_ref(&self) -> DeviceKeyRef<'_> {
-        DeviceKeyRef { mailbox: &self.mailbox, device_id: &self.device_id }
-    }
 }
 
 impl Equivalent<DeviceKey> for DeviceKeyRef<'_> {
@@ -142,7 +138,8 @@ mod tests {
         let owned = DeviceKey::new("User000000-42@Fabrikam.com", "AndroidC581CE1FF0E4AE394");
         let lowered = LoweredDeviceKey::new("USER000000-42@fabrikam.COM", "androidc581ce1ff0e4ae394");
         assert_eq!(FxBuildHasher.hash_one(&owned), FxBuildHasher.hash_one(lowered.as_ref()));
-        assert_eq!(FxBuildHasher.hash_one(&owned), FxBuildHasher.hash_one(owned.as_ref()));
+        let borrowed = DeviceKeyRef { mailbox: &owned.mailbox, device_id: &owned.device_id };
+        assert_eq!(FxBuildHasher.hash_one(&owned), FxBuildHasher.hash_one(borrowed));
         let mut map = DeviceMap::default();
         map.insert(owned.clone(), 7);
         assert_eq!(map.get(&lowered.as_ref()), Some(&7));
