@@ -43,9 +43,9 @@ fn each_record_carries_the_hash_of_the_previous_one() {
     let mut store = Store::open(directory.path(), OpenMode::Tail).unwrap();
     store.append(realistic_events(0, 3)).unwrap();
     let records: Vec<_> = store.records_from(1).unwrap().map(Result::unwrap).collect();
-    assert_eq!(records[0].envelope.prev_hash, ZERO_HASH);
-    assert_eq!(records[1].envelope.prev_hash, record_hash(records[0].bytes()));
-    assert_eq!(records[2].envelope.prev_hash, record_hash(records[1].bytes()));
+    assert_eq!(records[0].envelope().prev_hash, ZERO_HASH);
+    assert_eq!(records[1].envelope().prev_hash, record_hash(records[0].bytes()));
+    assert_eq!(records[2].envelope().prev_hash, record_hash(records[1].bytes()));
     assert_eq!(store.last_hash(), record_hash(records[2].bytes()));
     let (envelope, _) = decode_record(records[1].bytes()).unwrap();
     assert_eq!(envelope.seq, 2);

@@ -8,13 +8,16 @@ use std::path::Path;
 use crate::domain::RecordedEvent;
 use crate::store::catalog;
 use crate::store::error::StoreError;
-use crate::store::record::{CHECKSUM_LEN, Envelope, HEADER_LEN, ZERO_HASH, decode_record, record_hash};
+use crate::store::record::{
+    Envelope, ZERO_HASH, check_record_bytes, envelope_of, payload_of, prev_hash_of, record_hash, seq_of,
+};
 use crate::store::sled_guard::{SledFailure, catch_quietly, sled_call};
 
-/// A record as stored, checked (checksum, format, seq; and the chain when it came from an iterator).
+/// A record as stored, checked (checksum, format, seq; and the chain when it came from an
+/// iterator). Only the bytes are kept: the envelope's fields are read from them at fixed offsets
+/// when asked for, so that handing records between threads moves a pointer, not a parsed copy.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
-    pub envelope: Envelope,
     bytes: sled::IVec,
 }
 
@@ -24,9 +27,18 @@ impl StoredRecord {
         &self.bytes
     }
 
+    /// The envelope's fields.
+    pub fn envelope(&self) -> Envelope {
+        envelope_of(&self.bytes)
+    }
+
+    pub fn seq(&self) -> u64 {
+        seq_of(&self.bytes)
+    }
+
     /// The postcard payload.
     pub fn payload(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN..self.bytes.len() - CHECKSUM_LEN]
+        payload_of(&self.bytes)
     }
 
     /// blake3 of the record's bytes: the next record's `prev_hash` (computed on each call).
@@ -36,7 +48,7 @@ impl StoredRecord {
 
     /// Decodes the payload (through the upcasters) into the event as the domain knows it.
     pub fn decode(&self) -> Result<RecordedEvent, StoreError> {
-        let envelope = &self.envelope;
+        let envelope = self.envelope();
         let event = catalog::decode_payload(envelope.event_type, envelope.event_version, self.payload())
             .map_err(|source| StoreError::Payload { seq: envelope.seq, source })?;
         Ok(RecordedEvent {
@@ -61,14 +73,12 @@ pub(crate) fn key_seq(key: &[u8]) -> Option<u64> {
 
 /// Checks one record's bytes as the record of `seq` (checksum, format, its own seq field).
 pub(crate) fn check_record(seq: u64, bytes: sled::IVec) -> Result<StoredRecord, StoreError> {
-    let (envelope, _) = decode_record(&bytes).map_err(|error| StoreError::damaged(seq, error.to_string()))?;
-    if envelope.seq != seq {
-        return Err(StoreError::damaged(
-            seq,
-            format!("the record stored under seq {seq} carries seq {}", envelope.seq),
-        ));
+    check_record_bytes(&bytes).map_err(|error| StoreError::damaged(seq, error.to_string()))?;
+    let stored_seq = seq_of(&bytes);
+    if stored_seq != seq {
+        return Err(StoreError::damaged(seq, format!("the record stored under seq {seq} carries seq {stored_seq}")));
     }
-    Ok(StoredRecord { envelope, bytes })
+    Ok(StoredRecord { bytes })
 }
 
 /// Reads and checks one record (checksum, seq; not the chain, which needs its neighbours).
@@ -174,7 +184,7 @@ impl<'a> RecordIter<'a> {
         }
         let record = check_record(expected, bytes)?;
         if expected < self.check_links_below {
-            if record.envelope.prev_hash != self.previous_hash {
+            if prev_hash_of(&record.bytes) != self.previous_hash {
                 let previous = expected - 1;
                 let detail = format!(
                     "hash chain broken: prev_hash does not match the hash of seq {previous} (seq {previous} or seq {expected} was altered)"

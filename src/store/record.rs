@@ -111,6 +111,13 @@ pub(crate) fn finish_record(mut record: Vec<u8>) -> Vec<u8> {
 
 /// Checks a record's length, checksum and format, and returns its envelope and payload bytes.
 pub fn decode_record(record: &[u8]) -> Result<(Envelope, &[u8]), RecordError> {
+    check_record_bytes(record)?;
+    Ok((envelope_of(record), payload_of(record)))
+}
+
+/// Checks everything about a record's bytes that `envelope_of` and `payload_of` rely on: length,
+/// checksum, format, payload length and flags.
+pub fn check_record_bytes(record: &[u8]) -> Result<(), RecordError> {
     let minimum = HEADER_LEN + CHECKSUM_LEN;
     if record.len() < CHECKSUM_LEN + 1 {
         return Err(RecordError::TooShort { length: record.len(), minimum });
@@ -135,17 +142,38 @@ pub fn decode_record(record: &[u8]) -> Result<(Envelope, &[u8]), RecordError> {
     if flags & !(FLAG_CORRELATION | FLAG_CAUSATION) != 0 {
         return Err(RecordError::Flags(flags));
     }
-    let envelope = Envelope {
-        seq: read_u64(body, 1),
-        recorded_at_us: read_u64(body, 9) as i64,
-        event_id: read_uuid(body, 17),
-        correlation_id: (flags & FLAG_CORRELATION != 0).then(|| read_uuid(body, 34)),
-        causation_id: (flags & FLAG_CAUSATION != 0).then(|| read_uuid(body, 50)),
-        event_type: read_u16(body, 66),
-        event_version: read_u16(body, 68),
-        prev_hash: read_array(body, 70),
-    };
-    Ok((envelope, &body[HEADER_LEN..]))
+    Ok(())
+}
+
+/// The envelope of a record `check_record_bytes` accepted (read at fixed offsets, not checked again).
+pub(crate) fn envelope_of(record: &[u8]) -> Envelope {
+    debug_assert!(check_record_bytes(record).is_ok());
+    let flags = record[33];
+    Envelope {
+        seq: seq_of(record),
+        recorded_at_us: read_u64(record, 9) as i64,
+        event_id: read_uuid(record, 17),
+        correlation_id: (flags & FLAG_CORRELATION != 0).then(|| read_uuid(record, 34)),
+        causation_id: (flags & FLAG_CAUSATION != 0).then(|| read_uuid(record, 50)),
+        event_type: read_u16(record, 66),
+        event_version: read_u16(record, 68),
+        prev_hash: prev_hash_of(record),
+    }
+}
+
+/// The seq field of a checked record.
+pub(crate) fn seq_of(record: &[u8]) -> u64 {
+    read_u64(record, 1)
+}
+
+/// The `prev_hash` field of a checked record.
+pub(crate) fn prev_hash_of(record: &[u8]) -> [u8; 32] {
+    read_array(record, 70)
+}
+
+/// The payload bytes of a checked record.
+pub(crate) fn payload_of(record: &[u8]) -> &[u8] {
+    &record[HEADER_LEN..record.len() - CHECKSUM_LEN]
 }
 
 /// The hash that the next record carries as its `prev_hash`.
@@ -158,7 +186,7 @@ pub fn hash_hex(hash: &[u8; 32]) -> String {
     hash.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-// The readers below index a body whose length decode_record has already checked.
+// The readers below index a record whose length check_record_bytes has already checked.
 fn read_array<const N: usize>(body: &[u8], offset: usize) -> [u8; N] {
     let mut bytes = [0; N];
     bytes.copy_from_slice(&body[offset..offset + N]);
