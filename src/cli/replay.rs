@@ -87,10 +87,10 @@ fn fold(
     let mut projection = Projection::default();
     for event in store.events_range(1, last_seq).map_err(store_error)? {
         let event = event.map_err(store_error)?;
-        if let Some(Until::Time(at_us)) = until {
-            if event.recorded_at_us > at_us {
-                break;
-            }
+        if let Some(Until::Time(at_us)) = until
+            && event.recorded_at_us > at_us
+        {
+            break;
         }
         if trace {
             step_traced(cli.format, &mut projection, &event, wanted);

@@ -242,13 +242,14 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
             }));
         }
         let was_activated = known.is_some_and(|known| known.eas_activated) && !id_changed;
-        if device.eas_activated && !was_activated {
-            if let Some(device_id) = &device.eas_device_id {
-                events.push(Event::EasIdRegistered(EasIdRegistered {
-                    managed_device_id: device.id.clone(),
-                    device_id: device_id.clone(),
-                }));
-            }
+        if device.eas_activated
+            && !was_activated
+            && let Some(device_id) = &device.eas_device_id
+        {
+            events.push(Event::EasIdRegistered(EasIdRegistered {
+                managed_device_id: device.id.clone(),
+                device_id: device_id.clone(),
+            }));
         }
         let known_compliance = known.filter(|known| known.compliance_observed).map(|known| known.compliance);
         let compliance_news = match known_compliance {

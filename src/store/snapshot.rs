@@ -142,7 +142,8 @@ fn listing(data_dir: &Path) -> Result<Listing, StoreError> {
             listing.interrupted.push(entry.path());
         }
     }
-    listing.snapshots.sort_unstable_by(|left, right| right.0.cmp(&left.0));
+    // Newest first.
+    listing.snapshots.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
     Ok(listing)
 }
 

@@ -32,7 +32,7 @@ pub fn history_event(index: u64, devices: u64) -> NewEvent {
     let mailbox = format!("user{:06}@contoso.com", device / 2);
     let device_id = format!("Appl{:012X}", device.wrapping_mul(7919));
     // Each round flips the device between blocked and allowed, as compliance comes and goes.
-    let allowed = round % 2 == 0;
+    let allowed = round.is_multiple_of(2);
     let command_id = deterministic_v7(index - step.unwrap_or(0) + 1, 1);
     let event = match step {
         None => iphone_discovered(mailbox, device_id),

@@ -134,11 +134,11 @@ pub fn restart(scale: u64) -> Result<(), CliError> {
     Ok(())
 }
 
+/// What runs before each timed restart (not timed), on the data directory.
+type Prepare<'a> = &'a dyn Fn(&Path) -> Result<(), CliError>;
+
 /// The median time to a served projection; `before_each` (not timed) prepares each run.
-fn time_restarts(
-    directory: &Path,
-    before_each: Option<&dyn Fn(&Path) -> Result<(), CliError>>,
-) -> Result<f64, CliError> {
+fn time_restarts(directory: &Path, before_each: Option<Prepare<'_>>) -> Result<f64, CliError> {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         if let Some(prepare) = before_each {

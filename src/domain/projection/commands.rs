@@ -46,7 +46,7 @@ fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
     None
 }
 
-fn easgate_list<'a>(mailbox: &'a mut MailboxView, list: List) -> &'a mut SmallSet {
+fn easgate_list(mailbox: &mut MailboxView, list: List) -> &mut SmallSet {
     match list {
         List::Allowed => &mut mailbox.easgate_allowed,
         List::Blocked => &mut mailbox.easgate_blocked,
@@ -126,9 +126,9 @@ pub(in crate::domain::projection) fn command_finished(
             owned.remove(LoweredId::new(id).as_str());
         }
     }
-    if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut()) {
-        if created != applied {
-            organization.easgate_rules.remove(&rule);
-        }
+    if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut())
+        && created != applied
+    {
+        organization.easgate_rules.remove(&rule);
     }
 }
