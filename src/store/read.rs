@@ -32,10 +32,6 @@ impl StoredRecord {
         envelope_of(&self.bytes)
     }
 
-    pub fn seq(&self) -> u64 {
-        seq_of(&self.bytes)
-    }
-
     /// The postcard payload.
     pub fn payload(&self) -> &[u8] {
         payload_of(&self.bytes)
