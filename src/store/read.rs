@@ -15,7 +15,7 @@ use crate::store::sled_guard::{SledFailure, catch_quietly, sled_call};
 
 /// A record as stored, checked (checksum, format, seq; and the chain when it came from an
 /// iterator). Only the bytes are kept: the envelope's fields are read from them at fixed offsets
-/// when asked for, so that handing records between threads moves a pointer, not a parsed copy.
+/// when asked for, so that handing records between threads moves sled's 40-byte handle, not 144 bytes.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
     bytes: sled::IVec,
