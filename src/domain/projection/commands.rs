@@ -4,7 +4,7 @@
 
 use crate::domain::RecordedEvent;
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
-use crate::domain::event::CmdletRequested;
+use crate::domain::event::{CmdletRequested, DeviceRef};
 use crate::domain::projection::evolve::{anomaly, touch_mailbox};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
@@ -70,12 +70,7 @@ pub(in crate::domain::projection) fn cmdlet_requested(
     if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
         organization.easgate_rules.insert(rule);
     }
-    for device_ref in &event.devices {
-        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
-        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
-            device.last_event_seq = recorded.seq;
-        }
-    }
+    stamp_devices(projection, &event.devices, recorded.seq);
     let pending = PendingCommand {
         command_id: event.command_id,
         call,
@@ -85,6 +80,17 @@ pub(in crate::domain::projection) fn cmdlet_requested(
         in_doubt: false,
     };
     projection.pending_commands.insert(event.command_id, pending);
+}
+
+/// Marks the partnerships a command acts for as touched by the event at `seq` (its intent or
+/// its outcome), so that `audit` finds it from each device.
+fn stamp_devices(projection: &mut Projection, devices: &[DeviceRef], seq: u64) {
+    for device_ref in devices {
+        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
+        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
+            device.last_event_seq = seq;
+        }
+    }
 }
 
 pub(in crate::domain::projection) enum Outcome {
@@ -109,12 +115,7 @@ pub(in crate::domain::projection) fn command_finished(
         projection.pending_commands.insert(command_id, pending);
         return;
     }
-    for device_ref in &pending.devices {
-        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
-        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
-            device.last_event_seq = recorded.seq;
-        }
-    }
+    stamp_devices(projection, &pending.devices, recorded.seq);
     let applied = matches!(outcome, Outcome::Applied);
     for (identity, list, added, removed) in list_edits(&pending.call) {
         let mailbox_key = LoweredId::new(identity);
