@@ -81,31 +81,28 @@ impl LoweredDeviceKey {
 pub const LOWERED_INLINE_BYTES_MAX: usize = 64;
 
 /// An id lowercased for a lookup: on the stack when it is ASCII and short, else on the heap.
-pub struct LoweredId {
-    inline: [u8; LOWERED_INLINE_BYTES_MAX],
-    inline_len: usize,
-    spilled: Option<String>,
+pub struct LoweredId(Lowered);
+
+enum Lowered {
+    Inline(arrayvec::ArrayString<LOWERED_INLINE_BYTES_MAX>),
+    Spilled(String),
 }
 
 impl LoweredId {
     pub fn new(id: &str) -> LoweredId {
-        let mut lowered = LoweredId { inline: [0; LOWERED_INLINE_BYTES_MAX], inline_len: 0, spilled: None };
-        if id.is_ascii() && id.len() <= LOWERED_INLINE_BYTES_MAX {
-            let bytes = &mut lowered.inline[..id.len()];
-            bytes.copy_from_slice(id.as_bytes());
-            bytes.make_ascii_lowercase();
-            lowered.inline_len = id.len();
-        } else {
-            lowered.spilled = Some(key_of(id));
+        if id.is_ascii()
+            && let Ok(mut inline) = arrayvec::ArrayString::from(id)
+        {
+            inline.make_ascii_lowercase();
+            return LoweredId(Lowered::Inline(inline));
         }
-        lowered
+        LoweredId(Lowered::Spilled(key_of(id)))
     }
 
     pub fn as_str(&self) -> &str {
-        match &self.spilled {
-            Some(spilled) => spilled,
-            // ASCII lowercased stays ASCII: this cannot fail.
-            None => std::str::from_utf8(&self.inline[..self.inline_len]).unwrap_or_default(),
+        match &self.0 {
+            Lowered::Inline(inline) => inline.as_str(),
+            Lowered::Spilled(spilled) => spilled,
         }
     }
 }
