@@ -12,7 +12,9 @@ use crate::sync::journal::{EventLog, LogError};
 
 /// The projection's snapshot format. Bump it whenever `Projection` (or anything it holds)
 /// changes shape: snapshots are never upcast, a snapshot of another format is rebuilt.
-pub const PROJECTION_FORMAT: u32 = 1;
+/// 2: the partnership table keeps the order partnerships were first seen in (its indexes hold
+/// positions), where format 1 wrote it in hash order.
+pub const PROJECTION_FORMAT: u32 = 2;
 
 /// The id stored with snapshots: the format and easgate's version, because a new version may
 /// fold the same events differently (a snapshot of another version is rebuilt, never trusted).
@@ -194,8 +196,8 @@ fn first_difference(stored: &Projection, replayed: &Projection) -> String {
         managed,
         managed_by_eas,
         registrations,
-        device_keys_by_id,
-        device_ids_by_mailbox,
+        devices_by_id,
+        devices_by_mailbox,
         pending_commands,
         pending_notifications,
         syncs,

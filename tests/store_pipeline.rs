@@ -171,8 +171,8 @@ fn owed_set_follows_every_event(store: &Store, name: &str) -> usize {
         rebuilt.rebuild_indexes();
         let at = format!("{name} at seq {}", event.seq);
         assert_eq!(projection.owed_notifications, rebuilt.owed_notifications, "{at}");
-        assert_eq!(projection.device_keys_by_id, rebuilt.device_keys_by_id, "{at}");
-        assert_eq!(projection.device_ids_by_mailbox, rebuilt.device_ids_by_mailbox, "{at}");
+        assert_eq!(projection.devices_by_id, rebuilt.devices_by_id, "{at}");
+        assert_eq!(projection.devices_by_mailbox, rebuilt.devices_by_mailbox, "{at}");
         owing_events += usize::from(!projection.owed_notifications.is_empty());
     }
     owing_events

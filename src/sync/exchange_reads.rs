@@ -53,7 +53,7 @@ pub fn mailboxes(output: &CmdletOutput) -> Result<Vec<ObservedMailbox>, Exchange
 /// addresses; a partnership of an unknown mailbox is returned in the second list by Identity.
 pub fn devices(
     output: &CmdletOutput,
-    smtp_by_identity: &rustc_hash::FxHashMap<String, String>,
+    smtp_by_identity: &crate::domain::projection::TextMap<String>,
 ) -> Result<(Vec<ObservedDevice>, Vec<String>), ExchangeError> {
     let mut observed = Vec::new();
     let mut unknown_mailboxes = Vec::new();

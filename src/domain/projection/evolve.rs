@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use hashbrown::hash_map::{EntryRef, VacantEntryRef};
-use rustc_hash::FxBuildHasher;
-
 use crate::domain::RecordedEvent;
 use crate::domain::event::*;
 use crate::domain::projection::commands::{Outcome, cmdlet_requested, command_finished};
@@ -126,9 +123,9 @@ pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
 /// Every partnership of a mailbox (`mailbox_key`, lowercased) may decide differently now.
 pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
     // Most events of a replay touch a mailbox: its index is read in place, not copied out.
-    let Some(device_ids) = projection.device_ids_by_mailbox.get(mailbox_key) else { return };
-    for device_id in device_ids {
-        if let Some(device) = projection.devices.get_mut(&DeviceKeyRef { mailbox: mailbox_key, device_id }) {
+    let Some(positions) = projection.devices_by_mailbox.get(mailbox_key) else { return };
+    for &position in positions {
+        if let Some((_, device)) = projection.devices.get_index_mut(position) {
             device.inputs_seq = seq;
         }
     }
@@ -166,31 +163,27 @@ pub(super) fn device_mut_by_key<'a>(
     mailbox: &str,
     device_id: &str,
 ) -> &'a mut DeviceView {
-    let device = match projection.devices.entry_ref(&key) {
-        EntryRef::Occupied(occupied) => occupied.into_mut(),
-        EntryRef::Vacant(vacant) => {
+    let index = match projection.devices.get_index_of(&key) {
+        Some(index) => index,
+        None => {
             let detail = format!("device {device_id} on {mailbox} was never discovered");
             note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
             let empty = projection.class_strings.share("");
             let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
-            insert_partnership(vacant, &mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, device)
+            insert_partnership(projection, key, device)
         }
     };
+    let device = &mut projection.devices[index];
     device.last_event_seq = recorded.seq;
     device
 }
 
 /// Adds a partnership through the table's vacant entry for it, and indexes it. Partnerships are
 /// never deleted, only marked removed.
-fn insert_partnership<'a>(
-    vacant: VacantEntryRef<'a, '_, DeviceKey, DeviceKeyRef<'_>, Box<DeviceView>, FxBuildHasher>,
-    device_keys_by_id: &mut IdMap<Vec<DeviceKey>>,
-    device_ids_by_mailbox: &mut IdMap<Vec<CompactString>>,
-    device: DeviceView,
-) -> &'a mut DeviceView {
-    let key = DeviceKey::from(vacant.key());
-    index_device(device_keys_by_id, device_ids_by_mailbox, &key);
-    vacant.insert_with_key(key, Box::new(device))
+fn insert_partnership(projection: &mut Projection, key: DeviceKeyRef<'_>, device: DeviceView) -> usize {
+    let (position, _) = projection.devices.insert_full(DeviceKey::from(&key), Box::new(device));
+    index_device(projection, position);
+    position
 }
 
 /// Folds an event that changes a mail's being owed for the partnership it names: `change` is
@@ -320,7 +313,7 @@ fn user_observed(projection: &mut Projection, event: &UserObserved) {
     let upn_key = key_of(&event.upn);
     let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp.clone() };
     if let Some(previous) = projection.users.get(&upn_key) {
-        projection.user_by_smtp.remove(LoweredId::new(&previous.smtp).as_str());
+        projection.user_by_smtp.swap_remove(LoweredId::new(&previous.smtp).as_str());
     }
     projection.user_by_smtp.insert(key_of(&smtp), upn_key.clone());
     let user = UserView { upn: event.upn.clone(), smtp, licensed: event.licensed, groups: event.groups.clone() };
@@ -342,7 +335,7 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: &Mail
     };
     if mailbox.identity != event.identity {
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
-        projection.mailbox_by_identity.remove(&old_identity);
+        projection.mailbox_by_identity.swap_remove(&old_identity);
         if !event.identity.is_empty() {
             projection.mailbox_by_identity.insert(event.identity.to_lowercase(), event.mailbox.clone());
         }
@@ -381,13 +374,14 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     let [device_type, device_model, device_os, user_agent, empty] =
         [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
             .map(|text| strings.share(text));
-    let device = match projection.devices.entry_ref(&key) {
-        EntryRef::Occupied(occupied) => occupied.into_mut(),
-        EntryRef::Vacant(vacant) => {
+    let index = match projection.devices.get_index_of(&key) {
+        Some(index) => index,
+        None => {
             let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
-            insert_partnership(vacant, &mut projection.device_keys_by_id, &mut projection.device_ids_by_mailbox, device)
+            insert_partnership(projection, key, device)
         }
     };
+    let device = &mut projection.devices[index];
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the
         // device had been allowed (DESIGN section 2: a new episode needs an allow in between).
@@ -456,8 +450,8 @@ fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_
         managed_by_eas: &projection.managed_by_eas,
         registrations: &projection.registrations,
     };
-    for key in keys_with_id(&projection.device_keys_by_id, device_id) {
-        let Some(device) = projection.devices.get_mut(key) else { continue };
+    for &position in positions_with_id(&projection.devices_by_id, device_id) {
+        let Some((key, device)) = projection.devices.get_index_mut(position) else { continue };
         raise(device, flow::facts_step(tenant_facts(tenant, device, &key.device_id)));
         device.last_event_seq = recorded.seq;
         device.inputs_seq = recorded.seq;
@@ -495,8 +489,8 @@ fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, even
     managed.eas_activated = false;
     let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
-        for key in keys_with_id(&projection.device_keys_by_id, &device_id) {
-            if let Some(device) = projection.devices.get_mut(key) {
+        for &position in positions_with_id(&projection.devices_by_id, &device_id) {
+            if let Some((_, device)) = projection.devices.get_index_mut(position) {
                 if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
                     device.managed_device_id = None;
                 }

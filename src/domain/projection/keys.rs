@@ -11,11 +11,13 @@ use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 
 /// The partnership table's map: looked up by `DeviceKeyRef` on most events of a replay.
-pub type DeviceMap<V> = hashbrown::HashMap<DeviceKey, V, FxBuildHasher>;
+pub type DeviceMap<V> = indexmap::IndexMap<DeviceKey, V, FxBuildHasher>;
 /// A set of partnerships, looked up the same way.
 pub type DeviceSet = hashbrown::HashSet<DeviceKey, FxBuildHasher>;
 /// An index keyed by a lowercased id, looked up by `&str`.
 pub type IdMap<V> = hashbrown::HashMap<CompactString, V, FxBuildHasher>;
+/// A table keyed by a lowercased id, in insertion order.
+pub type TextMap<V> = indexmap::IndexMap<String, V, FxBuildHasher>;
 
 /// The entry of `key` in `map`, created empty when missing: the key is copied only then.
 pub fn entry_or_default<'m, V: Default>(map: &'m mut IdMap<V>, key: &CompactString) -> &'m mut V {

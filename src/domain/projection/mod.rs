@@ -20,8 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::sync::Arc;
 
-use compact_str::CompactString;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -35,7 +33,7 @@ pub use class_strings::ClassStrings;
 pub use evolve::evolve;
 use keys::entry_or_default;
 pub use keys::{
-    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LoweredDeviceKey, LoweredId, compact_key_of, key_of,
+    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LoweredDeviceKey, LoweredId, TextMap, compact_key_of, key_of,
 };
 pub use owned::evolve_owned;
 pub use small_set::SmallSet;
@@ -51,29 +49,33 @@ pub struct Projection {
     pub connectors: BTreeMap<String, ConnectorView>,
     pub policy: Option<PolicyApplied>,
     /// Key: lowercased UPN.
-    pub users: FxHashMap<String, UserView>,
+    pub users: TextMap<UserView>,
     /// Lowercased SMTP address -> lowercased UPN.
-    pub user_by_smtp: FxHashMap<String, String>,
+    pub user_by_smtp: TextMap<String>,
     /// Key: lowercased primary SMTP address.
-    pub mailboxes: FxHashMap<String, MailboxView>,
+    pub mailboxes: TextMap<MailboxView>,
     pub organization: Option<OrganizationView>,
     /// Key: managed device id.
-    pub managed: FxHashMap<String, Box<ManagedView>>,
+    pub managed: TextMap<Box<ManagedView>>,
     /// Lowercased EAS DeviceId -> managed device id.
-    pub managed_by_eas: FxHashMap<String, String>,
+    pub managed_by_eas: TextMap<String>,
     /// Key: lowercased EAS DeviceId.
-    pub registrations: FxHashMap<String, Box<RegistrationView>>,
+    pub registrations: TextMap<Box<RegistrationView>>,
+    /// In the order partnerships were first seen. They are never deleted (only marked removed),
+    /// so a partnership's position in the table never changes: the indexes below hold positions.
     pub devices: DeviceMap<Box<DeviceView>>,
-    /// Lowercased DeviceId -> the partnerships with it (a phone may sync several mailboxes).
-    /// Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
+    /// Lowercased DeviceId -> the positions of the partnerships with it (a phone may sync several
+    /// mailboxes), sorted by mailbox. Derived from `devices`: not in snapshots, rebuilt by
+    /// `rebuild_indexes`.
     #[serde(skip)]
-    pub device_keys_by_id: IdMap<Vec<DeviceKey>>,
-    /// Lowercased mailbox SMTP -> its partnerships' lowercased DeviceIds (derived, like the above).
+    pub devices_by_id: IdMap<Vec<usize>>,
+    /// Lowercased mailbox SMTP -> the positions of its partnerships, sorted by DeviceId (derived,
+    /// like the above).
     #[serde(skip)]
-    pub device_ids_by_mailbox: IdMap<Vec<CompactString>>,
+    pub devices_by_mailbox: IdMap<Vec<usize>>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
-    pub mailbox_by_identity: FxHashMap<String, String>,
+    pub mailbox_by_identity: TextMap<String>,
     /// Partnerships whose user is owed the notification mail of this episode (derived). A hash
     /// set: it follows most events of a replay, and its one reader sorts what it takes.
     #[serde(skip)]
@@ -251,10 +253,10 @@ pub struct Anomaly {
     pub detail: String,
 }
 
-/// `Projection::keys_with_device_id` on the index alone, so that a fold can read the index in
-/// place while it writes `devices`.
-fn keys_with_id<'a>(device_keys_by_id: &'a IdMap<Vec<DeviceKey>>, device_id: &str) -> &'a [DeviceKey] {
-    device_keys_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Vec::as_slice)
+/// The positions in `devices` of the partnerships with a DeviceId, from the index alone, so that
+/// a fold can read the index in place while it writes `devices`.
+fn positions_with_id<'a>(devices_by_id: &'a IdMap<Vec<usize>>, device_id: &str) -> &'a [usize] {
+    devices_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Vec::as_slice)
 }
 
 impl DeviceView {
@@ -283,34 +285,38 @@ impl Projection {
 
     /// Every partnership (current or removed) with this DeviceId, case-insensitively, sorted.
     pub fn devices_with_id(&self, device_id: &str) -> Vec<&DeviceView> {
-        self.keys_with_device_id(device_id).iter().filter_map(|key| self.devices.get(key).map(Box::as_ref)).collect()
+        self.at_positions(positions_with_id(&self.devices_by_id, device_id)).map(|(_, device)| device).collect()
     }
 
     /// The keys of every partnership with this DeviceId, sorted.
-    pub fn keys_with_device_id(&self, device_id: &str) -> &[DeviceKey] {
-        keys_with_id(&self.device_keys_by_id, device_id)
+    pub fn keys_with_device_id(&self, device_id: &str) -> Vec<DeviceKey> {
+        self.at_positions(positions_with_id(&self.devices_by_id, device_id)).map(|(key, _)| key.clone()).collect()
     }
 
     /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
     pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
-        let ids = self.device_ids_by_mailbox.get(mailbox_key).map(Vec::as_slice).unwrap_or(&[]);
-        ids.iter()
-            .map(|device_id| DeviceKey { mailbox: CompactString::from(mailbox_key), device_id: device_id.clone() })
-            .collect()
+        let positions = self.devices_by_mailbox.get(mailbox_key).map_or(&[][..], Vec::as_slice);
+        self.at_positions(positions).map(|(key, _)| key.clone()).collect()
+    }
+
+    fn at_positions<'a>(&'a self, positions: &'a [usize]) -> impl Iterator<Item = (&'a DeviceKey, &'a DeviceView)> {
+        positions.iter().filter_map(|&position| self.devices.get_index(position)).map(|(key, device)| (key, &**device))
     }
 
     /// Rebuilds the derived indexes (after a snapshot is decoded).
     pub fn rebuild_indexes(&mut self) {
-        self.device_keys_by_id.clear();
-        self.device_ids_by_mailbox.clear();
-        let mut keys: Vec<DeviceKey> = self.devices.keys().cloned().collect();
-        keys.sort_unstable();
-        for key in keys {
-            push_exact(self.device_keys_by_id.entry(key.device_id.clone()).or_default(), key.clone());
-            push_exact(self.device_ids_by_mailbox.entry(key.mailbox.clone()).or_default(), key.device_id);
+        self.devices_by_id.clear();
+        self.devices_by_mailbox.clear();
+        for (position, key) in self.devices.keys().enumerate() {
+            push_exact(entry_or_default(&mut self.devices_by_id, &key.device_id), position);
+            push_exact(entry_or_default(&mut self.devices_by_mailbox, &key.mailbox), position);
         }
-        for ids in self.device_ids_by_mailbox.values_mut() {
-            ids.sort_unstable();
+        let key_at = |position: usize| self.devices.get_index(position).map(|(key, _)| key);
+        for positions in self.devices_by_id.values_mut() {
+            positions.sort_unstable_by(|&left, &right| key_at(left).cmp(&key_at(right)));
+        }
+        for positions in self.devices_by_mailbox.values_mut() {
+            positions.sort_unstable_by(|&left, &right| key_at(left).cmp(&key_at(right)));
         }
         self.owed_notifications = self
             .devices
@@ -393,9 +399,9 @@ impl Projection {
 /// partnership table so that a fold can read them while it writes a device.
 #[derive(Clone, Copy)]
 pub struct TenantRecords<'a> {
-    pub managed: &'a FxHashMap<String, Box<ManagedView>>,
-    pub managed_by_eas: &'a FxHashMap<String, String>,
-    pub registrations: &'a FxHashMap<String, Box<RegistrationView>>,
+    pub managed: &'a TextMap<Box<ManagedView>>,
+    pub managed_by_eas: &'a TextMap<String>,
+    pub registrations: &'a TextMap<Box<RegistrationView>>,
 }
 
 impl<'a> TenantRecords<'a> {
@@ -414,20 +420,19 @@ impl<'a> TenantRecords<'a> {
     }
 }
 
-/// Adds a partnership's key to the indexes by DeviceId and by mailbox, each kept sorted.
-fn index_device(
-    device_keys_by_id: &mut IdMap<Vec<DeviceKey>>,
-    device_ids_by_mailbox: &mut IdMap<Vec<CompactString>>,
-    key: &DeviceKey,
-) {
-    let by_id = entry_or_default(device_keys_by_id, &key.device_id);
-    let position = by_id.binary_search(key).unwrap_or_else(|position| position);
-    by_id.reserve_exact(1);
-    by_id.insert(position, key.clone());
-    let by_mailbox = entry_or_default(device_ids_by_mailbox, &key.mailbox);
-    let position = by_mailbox.binary_search(&key.device_id).unwrap_or_else(|position| position);
-    by_mailbox.reserve_exact(1);
-    by_mailbox.insert(position, key.device_id.clone());
+/// Adds the partnership at `position` in `devices` to the indexes by DeviceId and by mailbox,
+/// each list kept sorted by key.
+fn index_device(projection: &mut Projection, position: usize) {
+    let Some((key, _)) = projection.devices.get_index(position) else { return };
+    let key_at = |other: usize| projection.devices.get_index(other).map(|(key, _)| key);
+    for (index, index_key) in
+        [(&mut projection.devices_by_id, &key.device_id), (&mut projection.devices_by_mailbox, &key.mailbox)]
+    {
+        let positions = entry_or_default(index, index_key);
+        let at = positions.partition_point(|&other| key_at(other) < Some(key));
+        positions.reserve_exact(1);
+        positions.insert(at, position);
+    }
 }
 
 /// Pushes without the spare room `Vec` leaves when it grows (room for four at the first push):
@@ -441,7 +446,7 @@ fn push_exact<T>(list: &mut Vec<T>, value: T) {
 /// device, by mailbox or by the command's device list.
 pub fn touched_keys(projection: &Projection, event: &crate::domain::Event) -> Vec<DeviceKey> {
     use crate::domain::Event;
-    let by_id = |device_id: &str| projection.keys_with_device_id(device_id).to_vec();
+    let by_id = |device_id: &str| projection.keys_with_device_id(device_id);
     let by_managed = |managed_device_id: &str| {
         projection
             .managed
@@ -478,5 +483,46 @@ pub fn touched_keys(projection: &Projection, event: &crate::domain::Event) -> Ve
         }
         Event::MailboxObserved(event) => projection.keys_of_mailbox(&key_of(&event.mailbox)),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::given::{discovered, given};
+    use crate::domain::projection::Projection;
+
+    /// Partnerships first seen out of key order, a phone on two mailboxes and two phones on one:
+    /// the indexes hold positions in the table, and still answer in key order.
+    fn seen_out_of_order() -> Projection {
+        given(vec![
+            discovered("zoe@contoso.com", "PHONE-B", "iPhone"),
+            discovered("zoe@contoso.com", "PHONE-A", "iPhone"),
+            discovered("adam@contoso.com", "PHONE-B", "iPhone"),
+            discovered("Max@Contoso.com", "phone-b", "iPhone"),
+        ])
+    }
+
+    #[test]
+    fn the_indexes_answer_in_key_order_whatever_the_order_partnerships_were_seen() {
+        let projection = seen_out_of_order();
+        let mailboxes: Vec<&str> =
+            projection.devices_with_id("Phone-B").iter().map(|device| device.mailbox.as_str()).collect();
+        assert_eq!(mailboxes, ["adam@contoso.com", "Max@Contoso.com", "zoe@contoso.com"]);
+        let ids: Vec<String> =
+            projection.keys_of_mailbox("zoe@contoso.com").into_iter().map(|key| key.device_id.to_string()).collect();
+        assert_eq!(ids, ["phone-a", "phone-b"]);
+        let first_seen: Vec<&str> = projection.devices.values().map(|device| device.device_id.as_str()).collect();
+        assert_eq!(first_seen, ["PHONE-B", "PHONE-A", "PHONE-B", "phone-b"]);
+    }
+
+    #[test]
+    fn a_snapshot_keeps_the_order_partnerships_were_seen_so_its_indexes_rebuild_the_same() {
+        let projection = seen_out_of_order();
+        let mut loaded: Projection = postcard::from_bytes(&postcard::to_allocvec(&projection).unwrap()).unwrap();
+        assert!(loaded.devices_by_id.is_empty(), "indexes are not in snapshots");
+        loaded.rebuild_indexes();
+        assert_eq!(loaded.devices_by_id, projection.devices_by_id);
+        assert_eq!(loaded.devices_by_mailbox, projection.devices_by_mailbox);
+        assert_eq!(loaded, projection);
     }
 }
