@@ -55,8 +55,7 @@ impl Engine {
         // The projection keeps the partnerships owed a mail: this follows the change, not the
         // size of the organisation.
         let mut due = Vec::new();
-        for key in &projection.owed_notifications {
-            let Some(device) = projection.devices.get(key) else { continue };
+        for (key, device) in projection.owed_devices() {
             if pending.contains(key) {
                 continue;
             }
@@ -64,11 +63,10 @@ impl Engine {
                 .user_for_mailbox(&device.mailbox)
                 .map(|user| user.smtp.clone())
                 .unwrap_or(device.mailbox.clone());
-            due.push((key.clone(), device.mailbox.clone(), device.device_id.clone(), to));
+            due.push((device.mailbox.clone(), device.device_id.clone(), to));
         }
-        due.sort_unstable_by(|left, right| left.0.cmp(&right.0));
         due.into_iter()
-            .map(|(_, mailbox, device_id, to)| {
+            .map(|(mailbox, device_id, to)| {
                 let notification_id = self.journal.new_id();
                 Event::NotificationRequested(NotificationRequested { notification_id, mailbox, device_id, to })
             })

@@ -33,11 +33,11 @@ pub(super) fn begin(projection: &mut Projection, recorded: &RecordedEvent) -> bo
 
 /// Whether a mail is owed changes only with a decision, a mail asked for, a discovery or a
 /// removal: their folds bring the set in line with the device they changed.
-fn follow_owed(owed_notifications: &mut DeviceSet, key: DeviceKeyRef<'_>, owed: bool) {
+fn follow_owed(owed_notifications: &mut PositionSet, position: usize, owed: bool) {
     if owed {
-        owed_notifications.get_or_insert_with(&key, |key| DeviceKey::from(key));
+        owed_notifications.insert(position);
     } else {
-        owed_notifications.remove(&key);
+        owed_notifications.remove(&position);
     }
 }
 
@@ -152,17 +152,20 @@ pub(super) fn device_mut<'a>(
     mailbox: &str,
     device_id: &str,
 ) -> &'a mut DeviceView {
-    device_mut_by_key(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id)
+    let position =
+        device_position(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+    &mut projection.devices[position]
 }
 
-/// `device_mut` when the caller has the key (lowercased) already. One lookup for a known device.
-pub(super) fn device_mut_by_key<'a>(
-    projection: &'a mut Projection,
+/// `device_mut` as the device's position in the table, when the caller has the key (lowercased)
+/// already. One lookup for a known device.
+pub(super) fn device_position(
+    projection: &mut Projection,
     recorded: &RecordedEvent,
     key: DeviceKeyRef<'_>,
     mailbox: &str,
     device_id: &str,
-) -> &'a mut DeviceView {
+) -> usize {
     let index = match projection.devices.get_index_of(&key) {
         Some(index) => index,
         None => {
@@ -170,18 +173,17 @@ pub(super) fn device_mut_by_key<'a>(
             note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
             let empty = projection.class_strings.share("");
             let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
-            insert_partnership(projection, key, device)
+            insert_partnership(projection, DeviceKey::from(&key), device)
         }
     };
-    let device = &mut projection.devices[index];
-    device.last_event_seq = recorded.seq;
-    device
+    projection.devices[index].last_event_seq = recorded.seq;
+    index
 }
 
 /// Adds a partnership through the table's vacant entry for it, and indexes it. Partnerships are
 /// never deleted, only marked removed.
-fn insert_partnership(projection: &mut Projection, key: DeviceKeyRef<'_>, device: DeviceView) -> usize {
-    let (position, _) = projection.devices.insert_full(DeviceKey::from(&key), Box::new(device));
+fn insert_partnership(projection: &mut Projection, key: DeviceKey, device: DeviceView) -> usize {
+    let (position, _) = projection.devices.insert_full(key, Box::new(device));
     index_device(projection, position);
     position
 }
@@ -195,11 +197,12 @@ fn change_owing_device(
     device_id: &str,
     change: impl FnOnce(&mut DeviceView),
 ) {
-    let lowered = LoweredDeviceKey::new(mailbox, device_id);
-    let device = device_mut_by_key(projection, recorded, lowered.as_ref(), mailbox, device_id);
+    let position =
+        device_position(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+    let device = &mut projection.devices[position];
     change(device);
     let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, lowered.as_ref(), owed);
+    follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
 pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
@@ -377,8 +380,9 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     let index = match projection.devices.get_index_of(&key) {
         Some(index) => index,
         None => {
+            let owned_key = DeviceKey::from(&key);
             let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
-            insert_partnership(projection, key, device)
+            insert_partnership(projection, owned_key, device)
         }
     };
     let device = &mut projection.devices[index];
@@ -404,7 +408,7 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     device.inputs_seq = recorded.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
     let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, key, owed);
+    follow_owed(&mut projection.owed_notifications, index, owed);
 }
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
@@ -540,7 +544,8 @@ pub(super) fn access_decided(
     key: DeviceKeyRef<'_>,
     event: &AccessDecided,
 ) {
-    let device = device_mut_by_key(projection, recorded, key, &event.mailbox, &event.device_id);
+    let position = device_position(projection, recorded, key, &event.mailbox, &event.device_id);
+    let device = &mut projection.devices[position];
     let was_allowed = device.access == Some(Access::Allowed);
     device.decided_seq = recorded.seq;
     device.access = Some(event.access);
@@ -566,7 +571,7 @@ pub(super) fn access_decided(
         Access::Exempt => {}
     }
     let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, key, owed);
+    follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
 fn notification_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationRequested) {

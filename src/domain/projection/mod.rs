@@ -33,7 +33,8 @@ pub use class_strings::ClassStrings;
 pub use evolve::evolve;
 use keys::entry_or_default;
 pub use keys::{
-    DeviceKey, DeviceKeyRef, DeviceMap, DeviceSet, IdMap, LoweredDeviceKey, LoweredId, TextMap, compact_key_of, key_of,
+    DeviceKey, DeviceKeyRef, DeviceMap, IdMap, LoweredDeviceKey, LoweredId, PositionSet, TextMap, compact_key_of,
+    key_of,
 };
 pub use owned::evolve_owned;
 pub use small_set::SmallSet;
@@ -76,10 +77,11 @@ pub struct Projection {
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: TextMap<String>,
-    /// Partnerships whose user is owed the notification mail of this episode (derived). A hash
-    /// set: it follows most events of a replay, and its one reader sorts what it takes.
+    /// The positions of the partnerships whose user is owed the notification mail of this
+    /// episode (derived). A hash set: it follows most events of a replay, and its one reader
+    /// (`owed_devices`) sorts what it takes.
     #[serde(skip)]
-    pub owed_notifications: DeviceSet,
+    pub owed_notifications: PositionSet,
     /// The devices' class strings, each held once (derived, like the above).
     #[serde(skip)]
     pub class_strings: ClassStrings,
@@ -320,9 +322,10 @@ impl Projection {
         }
         self.owed_notifications = self
             .devices
-            .iter()
+            .values()
+            .enumerate()
             .filter(|(_, device)| device.is_owed_notification())
-            .map(|(key, _)| key.clone())
+            .map(|(position, _)| position)
             .collect();
         let mut class_strings = ClassStrings::default();
         for device in self.devices.values_mut() {
@@ -339,6 +342,18 @@ impl Projection {
             .filter(|mailbox| !mailbox.identity.is_empty())
             .map(|mailbox| (mailbox.identity.to_lowercase(), mailbox.smtp.clone()))
             .collect();
+    }
+
+    /// The partnerships whose user is owed the notification mail of this episode, sorted.
+    pub fn owed_devices(&self) -> Vec<(&DeviceKey, &DeviceView)> {
+        let mut owed: Vec<(&DeviceKey, &DeviceView)> = self
+            .owed_notifications
+            .iter()
+            .filter_map(|&position| self.devices.get_index(position))
+            .map(|(key, device)| (key, &**device))
+            .collect();
+        owed.sort_unstable_by(|left, right| left.0.cmp(right.0));
+        owed
     }
 
     /// The user owning a mailbox: by SMTP address, else by UPN.
