@@ -42,6 +42,10 @@ pub use small_set::SmallSet;
 /// How many anomalies the projection keeps (the count goes on).
 pub const ANOMALIES_KEPT_MAX: usize = 1_000;
 
+/// Positions in the partnership table, sorted by key: inline up to two (a DeviceId has one
+/// partnership nearly always, a mailbox one or two), so an index entry needs no allocation.
+pub type Positions = smallvec::SmallVec<[usize; 2]>;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Projection {
     /// The last event folded in.
@@ -69,11 +73,11 @@ pub struct Projection {
     /// mailboxes), sorted by mailbox. Derived from `devices`: not in snapshots, rebuilt by
     /// `rebuild_indexes`.
     #[serde(skip)]
-    pub devices_by_id: IdMap<Vec<usize>>,
+    pub devices_by_id: IdMap<Positions>,
     /// Lowercased mailbox SMTP -> the positions of its partnerships, sorted by DeviceId (derived,
     /// like the above).
     #[serde(skip)]
-    pub devices_by_mailbox: IdMap<Vec<usize>>,
+    pub devices_by_mailbox: IdMap<Positions>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: TextMap<String>,
@@ -257,8 +261,8 @@ pub struct Anomaly {
 
 /// The positions in `devices` of the partnerships with a DeviceId, from the index alone, so that
 /// a fold can read the index in place while it writes `devices`.
-fn positions_with_id<'a>(devices_by_id: &'a IdMap<Vec<usize>>, device_id: &str) -> &'a [usize] {
-    devices_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Vec::as_slice)
+fn positions_with_id<'a>(devices_by_id: &'a IdMap<Positions>, device_id: &str) -> &'a [usize] {
+    devices_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Positions::as_slice)
 }
 
 impl DeviceView {
@@ -297,7 +301,7 @@ impl Projection {
 
     /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
     pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
-        let positions = self.devices_by_mailbox.get(mailbox_key).map_or(&[][..], Vec::as_slice);
+        let positions = self.devices_by_mailbox.get(mailbox_key).map_or(&[][..], Positions::as_slice);
         self.at_positions(positions).map(|(key, _)| key.clone()).collect()
     }
 
@@ -310,8 +314,8 @@ impl Projection {
         self.devices_by_id.clear();
         self.devices_by_mailbox.clear();
         for (position, key) in self.devices.keys().enumerate() {
-            push_exact(entry_or_default(&mut self.devices_by_id, &key.device_id), position);
-            push_exact(entry_or_default(&mut self.devices_by_mailbox, &key.mailbox), position);
+            entry_or_default(&mut self.devices_by_id, &key.device_id).push(position);
+            entry_or_default(&mut self.devices_by_mailbox, &key.mailbox).push(position);
         }
         let key_at = |position: usize| self.devices.get_index(position).map(|(key, _)| key);
         for positions in self.devices_by_id.values_mut() {
@@ -445,16 +449,8 @@ fn index_device(projection: &mut Projection, position: usize) {
     {
         let positions = entry_or_default(index, index_key);
         let at = positions.partition_point(|&other| key_at(other) < Some(key));
-        positions.reserve_exact(1);
         positions.insert(at, position);
     }
-}
-
-/// Pushes without the spare room `Vec` leaves when it grows (room for four at the first push):
-/// the index lists hold one or two keys nearly always, and there is one list per device.
-fn push_exact<T>(list: &mut Vec<T>, value: T) {
-    list.reserve_exact(1);
-    list.push(value);
 }
 
 /// The partnerships an event is about (for traces): named directly, by DeviceId, by managed
