@@ -28,8 +28,8 @@ pub fn entry_or_default<'m, V: Default>(map: &'m mut IdMap<V>, key: &CompactStri
 }
 
 /// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId. Held inline (no
-/// allocation) up to 24 bytes, which most DeviceIds and many addresses fit: a projection holds
-/// each key several times (the map, its indexes, the owed set). Serialised as two strings.
+/// allocation) up to 24 bytes, which most DeviceIds and many addresses fit. The partnership
+/// table holds each key once (its indexes hold positions). Serialised as two strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DeviceKey {
     pub mailbox: CompactString,

@@ -5,8 +5,14 @@
 //!
 //! Invariant: the projection is a pure function of the log; it is never written any other way.
 //! Maps are keyed by lowercased ids (Exchange and Graph compare ids case-insensitively) and are
-//! deterministic (the Fx hasher, sorted on output). The partnership tables are looked up by a
+//! deterministic (the Fx hasher, sorted on output). The partnership table is looked up by a
 //! borrowed key (`keys.rs`), so that folding an event builds no owned key.
+//!
+//! Invariant: partnerships are never deleted, only marked removed, so a partnership keeps its
+//! position in `devices` (the order it was first seen in, which snapshots keep). The derived
+//! indexes hold positions: a fold reaches a mailbox's or a DeviceId's partnerships without
+//! hashing their keys. The tenant tables keep first-seen order too: a fold walks an
+//! organisation in about that order, so it reaches entries in memory order.
 
 pub mod class_strings;
 mod commands;
