@@ -166,24 +166,28 @@ pub(super) fn device_position(
     mailbox: &str,
     device_id: &str,
 ) -> usize {
-    let index = match projection.devices.get_index_of(&key) {
-        Some(index) => index,
-        None => {
-            let detail = format!("device {device_id} on {mailbox} was never discovered");
-            note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
-            let empty = projection.class_strings.share("");
-            let device = new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty);
-            insert_partnership(projection, DeviceKey::from(&key), device)
-        }
-    };
-    projection.devices[index].last_event_seq = recorded.seq;
-    index
+    let position = position_or_insert(projection, key, |projection| {
+        let detail = format!("device {device_id} on {mailbox} was never discovered");
+        note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
+        let empty = projection.class_strings.share("");
+        new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty)
+    });
+    projection.devices[position].last_event_seq = recorded.seq;
+    position
 }
 
-/// Adds a partnership through the table's vacant entry for it, and indexes it. Partnerships are
-/// never deleted, only marked removed.
-fn insert_partnership(projection: &mut Projection, key: DeviceKey, device: DeviceView) -> usize {
-    let (position, _) = projection.devices.insert_full(key, Box::new(device));
+/// The position of the partnership `key` in the table; when it is missing, `new` makes it, and
+/// it is added and indexed. Partnerships are never deleted, only marked removed.
+fn position_or_insert(
+    projection: &mut Projection,
+    key: DeviceKeyRef<'_>,
+    new: impl FnOnce(&mut Projection) -> DeviceView,
+) -> usize {
+    if let Some(position) = projection.devices.get_index_of(&key) {
+        return position;
+    }
+    let device = new(projection);
+    let (position, _) = projection.devices.insert_full(DeviceKey::from(&key), Box::new(device));
     index_device(projection, position);
     position
 }
@@ -377,15 +381,10 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     let [device_type, device_model, device_os, user_agent, empty] =
         [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
             .map(|text| strings.share(text));
-    let index = match projection.devices.get_index_of(&key) {
-        Some(index) => index,
-        None => {
-            let owned_key = DeviceKey::from(&key);
-            let device = new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty);
-            insert_partnership(projection, owned_key, device)
-        }
-    };
-    let device = &mut projection.devices[index];
+    let position = position_or_insert(projection, key, |_| {
+        new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty)
+    });
+    let device = &mut projection.devices[position];
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the
         // device had been allowed (DESIGN section 2: a new episode needs an allow in between).
@@ -408,7 +407,7 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     device.inputs_seq = recorded.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
     let owed = device.is_owed_notification();
-    follow_owed(&mut projection.owed_notifications, index, owed);
+    follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
 fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {

@@ -319,16 +319,9 @@ impl Projection {
     pub fn rebuild_indexes(&mut self) {
         self.devices_by_id.clear();
         self.devices_by_mailbox.clear();
-        for (position, key) in self.devices.keys().enumerate() {
-            entry_or_default(&mut self.devices_by_id, &key.device_id).push(position);
-            entry_or_default(&mut self.devices_by_mailbox, &key.mailbox).push(position);
-        }
-        let key_at = |position: usize| self.devices.get_index(position).map(|(key, _)| key);
-        for positions in self.devices_by_id.values_mut() {
-            positions.sort_unstable_by(|&left, &right| key_at(left).cmp(&key_at(right)));
-        }
-        for positions in self.devices_by_mailbox.values_mut() {
-            positions.sort_unstable_by(|&left, &right| key_at(left).cmp(&key_at(right)));
+        // As the fold indexes each new partnership, in the same order.
+        for position in 0..self.devices.len() {
+            index_device(self, position);
         }
         self.owed_notifications = self
             .devices
