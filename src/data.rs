@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::domain::projection::{Projection, evolve, evolve_owned};
+use crate::domain::projection::{Projection, evolve, fold};
 use crate::store::{OpenMode, ReplayComparison, Snapshot, SnapshotReplay, Store, StoreError};
 use crate::sync::journal::{EventLog, LogError};
 
@@ -70,11 +70,12 @@ pub fn load_projection_and_snapshot(store: &Store) -> Result<(Projection, u64), 
     Ok((projection, snapshot_seq))
 }
 
-/// Folds the events after `projection.last_seq` to the end of the log into it: read, checked and
-/// decoded on a second thread while this one folds, each event moved into the projection. Returns
-/// the events folded; on an error the projection holds every event before the bad one.
+/// Folds the events after `projection.last_seq` to the end of the log into it: read and checked
+/// on a second thread while this one decodes each event's view (its text borrowed from the
+/// record) and folds it. Returns the events folded; on an error the projection holds every event
+/// before the bad one.
 pub fn fold_log(store: &Store, projection: &mut Projection) -> Result<u64, StoreError> {
-    let folded = store.for_each_event(projection.last_seq + 1, u64::MAX, |event| evolve_owned(projection, event));
+    let folded = store.for_each_view(projection.last_seq + 1, u64::MAX, |event| fold(projection, event));
     release_free_memory();
     folded
 }

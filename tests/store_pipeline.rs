@@ -62,6 +62,39 @@ fn every_event_is_handed_over_in_order_as_the_checked_iterator_yields_it() {
     }
 }
 
+/// The events `for_each_view` hands over, each made owned again; `slow` sleeps now and then so
+/// that batches pile up and the reading thread decodes them (into compact text).
+fn handed_over_as_views(
+    store: &Store,
+    from_seq: u64,
+    until_seq: u64,
+    slow: bool,
+) -> (Vec<RecordedEvent>, Result<u64, StoreError>) {
+    let mut events = Vec::new();
+    let result = store.for_each_view(from_seq, until_seq, |view| {
+        if slow && view.seq % 1_024 == 1 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        events.push(view.map_text(str::to_string));
+    });
+    (events, result)
+}
+
+#[test]
+fn every_view_is_the_event_the_checked_iterator_yields_whichever_thread_decodes_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let store = store_with(directory.path(), EVENTS);
+    for (from_seq, until_seq) in [(1, u64::MAX), (2_500, 7_777), (11_990, EVENTS), (5, 9)] {
+        let expected: Vec<RecordedEvent> =
+            store.events_range(from_seq, until_seq).unwrap().map(|event| event.unwrap()).collect();
+        for slow in [false, true] {
+            let (events, result) = handed_over_as_views(&store, from_seq, until_seq, slow);
+            assert_eq!(result.unwrap(), expected.len() as u64);
+            assert_eq!(events, expected, "{from_seq}..={until_seq}, slow fold: {slow}");
+        }
+    }
+}
+
 #[test]
 fn a_hole_is_named_after_every_event_before_it_was_handed_over() {
     let directory = tempfile::tempdir().unwrap();
@@ -211,4 +244,16 @@ fn a_payload_that_does_not_decode_is_named_at_its_seq_whichever_thread_decodes_i
     let error = result.unwrap_err();
     assert_eq!(error.seq(), Some(11_000), "{error}");
     assert_eq!(seqs, (1..11_000).collect::<Vec<u64>>());
+    // The same for a fold of views, decoded in place early and as compact text late.
+    let (views, result) = handed_over_as_views(&store, 1, u64::MAX, true);
+    let error = result.unwrap_err();
+    assert_eq!(error.seq(), Some(11_000), "{error}");
+    assert!(error.to_string().contains("does not decode"), "{error}");
+    assert_eq!(views.len(), 10_999);
+    drop(store);
+    let directory = tempfile::tempdir().unwrap();
+    let store = damaged_below_the_snapshot(directory.path(), undecodable_payload_at(10));
+    let (views, result) = handed_over_as_views(&store, 1, u64::MAX, false);
+    assert_eq!(result.unwrap_err().seq(), Some(10));
+    assert_eq!(views.len(), 9);
 }

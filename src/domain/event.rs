@@ -15,8 +15,14 @@ use crate::domain::vocabulary::{
 };
 
 /// Every event easgate records. The variant names are the `type` of `easgate log`.
+///
+/// `S` is the type of the text in the payloads that have text of their own type (the hot ones
+/// of a replay): `String` as events are made and decoded; `&str` for the view the projection
+/// folds (`to_view`, `into_view`, `StoredRecord::decode_view`, which borrows the text from the
+/// record's bytes); `CompactString` as a replay's reading thread decodes ahead. All three encode
+/// and decode from the same bytes: the payload structs are one declaration.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
+pub enum Event<S = String> {
     ConnectorRegistered(ConnectorRegistered),
     PolicyApplied(PolicyApplied),
     SyncStarted(SyncStarted),
@@ -24,23 +30,23 @@ pub enum Event {
     SyncFailed(SyncFailed),
     CasFailedOver(CasFailedOver),
     UserObserved(UserObserved),
-    DeviceDiscovered(DeviceDiscovered),
-    ExchangeStateObserved(ExchangeStateObserved),
-    PartnershipRemoved(PartnershipRemoved),
-    DeviceRegistered(DeviceRegistered),
-    DeviceEnrolled(DeviceEnrolled),
-    DeviceUnenrolled(DeviceUnenrolled),
-    DeviceMapped(DeviceMapped),
-    EasIdRegistered(EasIdRegistered),
-    ComplianceObserved(ComplianceObserved),
-    AccessDecided(AccessDecided),
+    DeviceDiscovered(DeviceDiscovered<S>),
+    ExchangeStateObserved(ExchangeStateObserved<S>),
+    PartnershipRemoved(PartnershipRemoved<S>),
+    DeviceRegistered(DeviceRegistered<S>),
+    DeviceEnrolled(DeviceEnrolled<S>),
+    DeviceUnenrolled(DeviceUnenrolled<S>),
+    DeviceMapped(DeviceMapped<S>),
+    EasIdRegistered(EasIdRegistered<S>),
+    ComplianceObserved(ComplianceObserved<S>),
+    AccessDecided(AccessDecided<S>),
     CmdletRequested(CmdletRequested),
-    CmdletSucceeded(CmdletSucceeded),
-    CmdletFailed(CmdletFailed),
+    CmdletSucceeded(CmdletSucceeded<S>),
+    CmdletFailed(CmdletFailed<S>),
     CmdletReconciled(CmdletReconciled),
-    NotificationRequested(NotificationRequested),
-    NotificationSent(NotificationSent),
-    NotificationFailed(NotificationFailed),
+    NotificationRequested(NotificationRequested<S>),
+    NotificationSent(NotificationSent<S>),
+    NotificationFailed(NotificationFailed<S>),
     DriftDetected(DriftDetected),
     WipeRequested(WipeRequested),
     WipeConfirmed(WipeConfirmed),
@@ -169,92 +175,92 @@ pub struct UserObserved {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceDiscovered {
+pub struct DeviceDiscovered<S = String> {
     /// The mailbox's primary SMTP address.
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: S,
+    pub device_id: S,
     #[serde(default)]
-    pub device_type: String,
+    pub device_type: S,
     #[serde(default)]
-    pub device_model: String,
+    pub device_model: S,
     #[serde(default)]
-    pub device_os: String,
-    #[serde(default)]
-    pub exchange_state: ExchangeState,
-    #[serde(default)]
-    pub exchange_reason: ExchangeReason,
-    #[serde(default)]
-    pub user_agent: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExchangeStateObserved {
-    pub mailbox: String,
-    pub device_id: String,
+    pub device_os: S,
     #[serde(default)]
     pub exchange_state: ExchangeState,
     #[serde(default)]
     pub exchange_reason: ExchangeReason,
+    #[serde(default)]
+    pub user_agent: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PartnershipRemoved {
-    pub mailbox: String,
-    pub device_id: String,
+pub struct ExchangeStateObserved<S = String> {
+    pub mailbox: S,
+    pub device_id: S,
+    #[serde(default)]
+    pub exchange_state: ExchangeState,
+    #[serde(default)]
+    pub exchange_reason: ExchangeReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartnershipRemoved<S = String> {
+    pub mailbox: S,
+    pub device_id: S,
 }
 
 /// The device registered with Entra ID (workplace join). `device_id` is the EAS DeviceId.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceRegistered {
-    pub device_id: String,
+pub struct DeviceRegistered<S = String> {
+    pub device_id: S,
     #[serde(default)]
-    pub entra_device_id: String,
+    pub entra_device_id: S,
     #[serde(default)]
-    pub trust_type: String,
+    pub trust_type: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceEnrolled {
-    pub managed_device_id: String,
+pub struct DeviceEnrolled<S = String> {
+    pub managed_device_id: S,
     #[serde(default)]
-    pub upn: String,
+    pub upn: S,
     /// The EAS DeviceId the device reported, when known.
     #[serde(default)]
-    pub device_id: Option<String>,
+    pub device_id: Option<S>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceUnenrolled {
-    pub managed_device_id: String,
+pub struct DeviceUnenrolled<S = String> {
+    pub managed_device_id: S,
     #[serde(default)]
-    pub upn: String,
+    pub upn: S,
     #[serde(default)]
-    pub device_id: Option<String>,
+    pub device_id: Option<S>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeviceMapped {
-    pub mailbox: String,
-    pub device_id: String,
-    pub managed_device_id: String,
+pub struct DeviceMapped<S = String> {
+    pub mailbox: S,
+    pub device_id: S,
+    pub managed_device_id: S,
 }
 
 /// "Activate email": the EAS DeviceId is registered on the managed-device record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EasIdRegistered {
-    pub managed_device_id: String,
-    pub device_id: String,
+pub struct EasIdRegistered<S = String> {
+    pub managed_device_id: S,
+    pub device_id: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ComplianceObserved {
-    pub managed_device_id: String,
+pub struct ComplianceObserved<S = String> {
+    pub managed_device_id: S,
     pub compliance: Compliance,
 }
 
 /// The inputs behind an access decision, recorded so that `audit` can say why.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct DecisionInputs {
+pub struct DecisionInputs<S = String> {
     #[serde(default)]
     pub targeted: bool,
     #[serde(default)]
@@ -272,17 +278,17 @@ pub struct DecisionInputs {
     #[serde(default)]
     pub exchange_rules_give: Option<AccessLevel>,
     #[serde(default)]
-    pub managed_device_id: Option<String>,
+    pub managed_device_id: Option<S>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AccessDecided {
-    pub mailbox: String,
-    pub device_id: String,
+pub struct AccessDecided<S = String> {
+    pub mailbox: S,
+    pub device_id: S,
     pub access: Access,
     pub reason: Reason,
     #[serde(default)]
-    pub inputs: DecisionInputs,
+    pub inputs: DecisionInputs<S>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -306,19 +312,19 @@ pub struct DeviceRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CmdletSucceeded {
+pub struct CmdletSucceeded<S = String> {
     pub command_id: Uuid,
     #[serde(default)]
-    pub cmdlet: String,
+    pub cmdlet: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CmdletFailed {
+pub struct CmdletFailed<S = String> {
     pub command_id: Uuid,
     #[serde(default)]
-    pub cmdlet: String,
+    pub cmdlet: S,
     #[serde(default)]
-    pub error: String,
+    pub error: S,
     #[serde(default)]
     pub retryable: bool,
     /// The cmdlet may have changed Exchange anyway (a timeout): to be reconciled by reading back.
@@ -341,30 +347,30 @@ pub struct CmdletReconciled {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NotificationRequested {
+pub struct NotificationRequested<S = String> {
     pub notification_id: Uuid,
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: S,
+    pub device_id: S,
     #[serde(default)]
-    pub to: String,
+    pub to: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NotificationSent {
+pub struct NotificationSent<S = String> {
     pub notification_id: Uuid,
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: S,
+    pub device_id: S,
     #[serde(default)]
-    pub to: String,
+    pub to: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NotificationFailed {
+pub struct NotificationFailed<S = String> {
     pub notification_id: Uuid,
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: S,
+    pub device_id: S,
     #[serde(default)]
-    pub error: String,
+    pub error: S,
     #[serde(default)]
     pub retryable: bool,
 }
@@ -445,7 +451,7 @@ pub struct ConnectorStatusChanged {
     pub reason: String,
 }
 
-impl Event {
+impl<S> Event<S> {
     /// The catalog name, as `easgate log` prints it in `type`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -479,6 +485,147 @@ impl Event {
             Event::MailboxObserved(_) => "MailboxObserved",
             Event::OrganizationObserved(_) => "OrganizationObserved",
             Event::ConnectorStatusChanged(_) => "ConnectorStatusChanged",
+        }
+    }
+}
+
+/// One payload field in its borrowed form (`view`).
+macro_rules! field_view {
+    (text, $value:expr) => {
+        $value.as_ref()
+    };
+    (optional, $value:expr) => {
+        $value.as_ref().map(AsRef::as_ref)
+    };
+    (copy, $value:expr) => {
+        $value.clone()
+    };
+    (view, $value:expr) => {
+        $value.view()
+    };
+}
+
+/// One payload field with its text mapped by `$map` (`map_text`).
+macro_rules! field_map {
+    (text, $value:expr, $map:ident) => {
+        $map($value)
+    };
+    (optional, $value:expr, $map:ident) => {
+        $value.map(&mut $map)
+    };
+    (copy, $value:expr, $map:ident) => {
+        $value
+    };
+    (view, $value:expr, $map:ident) => {
+        $value.map_text(&mut $map)
+    };
+}
+
+/// `view` and `map_text` for the payloads with text of their own type.
+macro_rules! payload_views {
+    ($($payload:ident { $($field:ident: $how:ident),* $(,)? })*) => {
+        $(impl<S: AsRef<str>> $payload<S> {
+            /// This payload with its text borrowed: the form the projection folds.
+            pub fn view(&self) -> $payload<&str> {
+                $payload { $($field: field_view!($how, self.$field)),* }
+            }
+        }
+
+        impl<S> $payload<S> {
+            /// This payload with every text field turned into another text type.
+            pub fn map_text<T>(self, mut map: impl FnMut(S) -> T) -> $payload<T> {
+                $payload { $($field: field_map!($how, self.$field, map)),* }
+            }
+        })*
+    };
+}
+
+payload_views! {
+    DeviceDiscovered {
+        mailbox: text, device_id: text, device_type: text, device_model: text, device_os: text,
+        exchange_state: copy, exchange_reason: copy, user_agent: text,
+    }
+    ExchangeStateObserved { mailbox: text, device_id: text, exchange_state: copy, exchange_reason: copy }
+    PartnershipRemoved { mailbox: text, device_id: text }
+    DeviceRegistered { device_id: text, entra_device_id: text, trust_type: text }
+    DeviceEnrolled { managed_device_id: text, upn: text, device_id: optional }
+    DeviceUnenrolled { managed_device_id: text, upn: text, device_id: optional }
+    DeviceMapped { mailbox: text, device_id: text, managed_device_id: text }
+    EasIdRegistered { managed_device_id: text, device_id: text }
+    ComplianceObserved { managed_device_id: text, compliance: copy }
+    DecisionInputs {
+        targeted: copy, enrolled: copy, eas_id_linked: copy, compliance: copy, policy_revision: copy,
+        admin_entry: copy, exchange_rules_give: copy, managed_device_id: optional,
+    }
+    AccessDecided { mailbox: text, device_id: text, access: copy, reason: copy, inputs: view }
+    CmdletSucceeded { command_id: copy, cmdlet: text }
+    CmdletFailed { command_id: copy, cmdlet: text, error: text, retryable: copy, in_doubt: copy }
+    NotificationRequested { notification_id: copy, mailbox: text, device_id: text, to: text }
+    NotificationSent { notification_id: copy, mailbox: text, device_id: text, to: text }
+    NotificationFailed { notification_id: copy, mailbox: text, device_id: text, error: text, retryable: copy }
+}
+
+/// `to_view`, `into_view` and `map_text` over every variant: `text` payloads are viewed or
+/// mapped, `whole` ones (no text type of their own) are cloned or moved.
+macro_rules! event_views {
+    (text: [$($text:ident),* $(,)?] whole: [$($whole:ident),* $(,)?]) => {
+        impl<S: AsRef<str>> Event<S> {
+            /// The event as the projection folds it: text borrowed, other payloads cloned.
+            pub fn to_view(&self) -> Event<&str> {
+                match self {
+                    $(Event::$text(payload) => Event::$text(payload.view()),)*
+                    $(Event::$whole(payload) => Event::$whole(payload.clone()),)*
+                }
+            }
+
+            /// Hands `fold` the event's view, moving (not cloning) the payloads without text of
+            /// their own type.
+            pub fn into_view<R>(self, fold: impl FnOnce(Event<&str>) -> R) -> R {
+                match self {
+                    $(Event::$text(payload) => fold(Event::$text(payload.view())),)*
+                    $(Event::$whole(payload) => fold(Event::$whole(payload)),)*
+                }
+            }
+        }
+
+        impl<S> Event<S> {
+            /// The event with its text turned into another text type.
+            pub fn map_text<T>(self, map: impl FnMut(S) -> T) -> Event<T> {
+                match self {
+                    $(Event::$text(payload) => Event::$text(payload.map_text(map)),)*
+                    $(Event::$whole(payload) => Event::$whole(payload),)*
+                }
+            }
+        }
+    };
+}
+
+event_views! {
+    text: [
+        DeviceDiscovered, ExchangeStateObserved, PartnershipRemoved, DeviceRegistered, DeviceEnrolled,
+        DeviceUnenrolled, DeviceMapped, EasIdRegistered, ComplianceObserved, AccessDecided,
+        CmdletSucceeded, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
+    ]
+    whole: [
+        ConnectorRegistered, PolicyApplied, SyncStarted, SyncCompleted, SyncFailed, CasFailedOver,
+        UserObserved, CmdletRequested, CmdletReconciled, DriftDetected, WipeRequested, WipeConfirmed,
+        MailboxObserved, OrganizationObserved, ConnectorStatusChanged,
+    ]
+}
+
+impl<S: AsRef<str>> DecisionInputs<S> {
+    /// The inputs as the projection keeps them: the managed device's id is the device's own
+    /// field there, so the copy in the inputs is left out.
+    pub fn without_managed_device_id(&self) -> DecisionInputs {
+        DecisionInputs {
+            targeted: self.targeted,
+            enrolled: self.enrolled,
+            eas_id_linked: self.eas_id_linked,
+            compliance: self.compliance,
+            policy_revision: self.policy_revision,
+            admin_entry: self.admin_entry,
+            exchange_rules_give: self.exchange_rules_give,
+            managed_device_id: None,
         }
     }
 }

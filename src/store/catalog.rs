@@ -6,6 +6,7 @@
 //! free code. A changed payload gets a new version (a new struct), and an upcaster from the old
 //! version's bytes to the new one's (see schema/README.md).
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::domain::event::Event;
@@ -85,7 +86,12 @@ macro_rules! catalog {
             }
         }
 
-        fn decode_current(event_type: u16, bytes: &[u8]) -> Option<Result<Event, String>> {
+        /// Decodes a current-version payload with its text as `S`: `String` (owned) or `&str`
+        /// (borrowed from `bytes`, a view).
+        fn decode_current<'a, S: serde::Deserialize<'a> + Default>(
+            event_type: u16,
+            bytes: &'a [u8],
+        ) -> Option<Result<Event<S>, String>> {
             match event_type {
                 $($code => Some(decode_exact(bytes).map(Event::$variant)),)*
                 _ => None,
@@ -220,7 +226,10 @@ pub fn decode_payload_with(
     decode_at_current(entry, &upcast_bytes)
 }
 
-fn decode_at_current(entry: &CatalogEntry, bytes: &[u8]) -> Result<Event, CatalogError> {
+fn decode_at_current<'a, S: serde::Deserialize<'a> + Default>(
+    entry: &CatalogEntry,
+    bytes: &'a [u8],
+) -> Result<Event<S>, CatalogError> {
     match decode_current(entry.event_type, bytes) {
         Some(Ok(event)) => Ok(event),
         Some(Err(error)) => {
@@ -228,6 +237,44 @@ fn decode_at_current(entry: &CatalogEntry, bytes: &[u8]) -> Result<Event, Catalo
         }
         None => Err(CatalogError::UnknownType { event_type: entry.event_type, event_version: entry.current_version }),
     }
+}
+
+/// A payload decoded for folding: a view borrowing the record's bytes when the record is at its
+/// type's current version, else the owned event its upcasters made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecodedPayload<'a> {
+    View(Event<&'a str>),
+    Owned(Event),
+}
+
+/// Decodes a stored payload for folding: at the current version, as a view of `bytes` (no text
+/// copied); an older version goes through the upcasters, as `decode_payload` does. The errors are
+/// `decode_payload`'s.
+pub fn decode_payload_view(
+    event_type: u16,
+    event_version: u16,
+    bytes: &[u8],
+) -> Result<DecodedPayload<'_>, CatalogError> {
+    let entry = entry(event_type).ok_or(CatalogError::UnknownType { event_type, event_version })?;
+    if event_version != entry.current_version {
+        return decode_payload(event_type, event_version, bytes).map(DecodedPayload::Owned);
+    }
+    decode_at_current(entry, bytes).map(DecodedPayload::View)
+}
+
+/// Decodes a stored payload with its text as compact strings (inline up to 24 bytes, so most
+/// ids and addresses allocate nothing); an older version goes through the upcasters. The errors
+/// are `decode_payload`'s.
+pub fn decode_payload_compact(
+    event_type: u16,
+    event_version: u16,
+    bytes: &[u8],
+) -> Result<Event<CompactString>, CatalogError> {
+    let entry = entry(event_type).ok_or(CatalogError::UnknownType { event_type, event_version })?;
+    if event_version != entry.current_version {
+        return decode_payload(event_type, event_version, bytes).map(|event| event.map_text(CompactString::from));
+    }
+    decode_at_current(entry, bytes)
 }
 
 /// postcard decoding that refuses trailing bytes: a payload longer than its struct means the

@@ -9,6 +9,11 @@
 //! (the read is the slower side). Which side is slower depends on the log: a log of new devices
 //! makes the fold heavy, a long history of known devices makes it light.
 //!
+//! A fold of views (`for_each_view`) has the reading thread decode into compact text (held
+//! inline up to 24 bytes: no allocation for ids and most addresses, so nothing for the folding
+//! thread to free), and the folding thread decodes an undecoded batch in place, borrowing the
+//! text from the records.
+//!
 //! Invariant: the caller sees exactly the events `EventIter` would yield, in the same order, and
 //! an error names the same seq; everything before the first bad record is still handed over.
 
@@ -30,24 +35,31 @@ pub const PIPELINE_MIN_EVENTS: u64 = 4 * PIPELINE_BATCH_EVENTS as u64;
 /// The reading thread decodes a batch itself when at least this many wait to be folded.
 pub const DECODE_WHEN_AHEAD_BATCHES: usize = 2;
 
-/// One batch in seq order, decoded or not, and the error that ended the read after it, if any.
-struct Batch {
-    items: Items,
+/// One batch in seq order, decoded (as `D`) or not, and the error that ended the read after it.
+struct Batch<D> {
+    items: Items<D>,
     error: Option<StoreError>,
 }
 
-enum Items {
-    Decoded(Vec<RecordedEvent>),
+enum Items<D> {
+    Decoded(Vec<D>),
     Checked(Vec<StoredRecord>),
 }
 
-impl Items {
+impl<D> Items<D> {
     fn len(&self) -> usize {
         match self {
             Items::Decoded(events) => events.len(),
             Items::Checked(records) => records.len(),
         }
     }
+}
+
+/// What the folding side is handed: an event the reading thread decoded (as `D`), or a checked
+/// record for the folding side to decode.
+enum Handed<'a, D> {
+    Decoded(D),
+    Checked(&'a StoredRecord),
 }
 
 impl Store {
@@ -61,11 +73,48 @@ impl Store {
         until_seq: u64,
         mut each: impl FnMut(RecordedEvent),
     ) -> Result<u64, StoreError> {
+        self.for_each_handed(from_seq, until_seq, StoredRecord::decode, |handed| {
+            match handed {
+                Handed::Decoded(event) => each(event),
+                Handed::Checked(record) => each(record.decode()?),
+            }
+            Ok(())
+        })
+    }
+
+    /// `for_each_event` for a fold: each event is handed over as its view, its text borrowed
+    /// (from the record, or from the compact text the reading thread decoded), so that the fold
+    /// copies only the text it keeps.
+    pub fn for_each_view(
+        &self,
+        from_seq: u64,
+        until_seq: u64,
+        mut each: impl FnMut(RecordedEvent<&str>),
+    ) -> Result<u64, StoreError> {
+        self.for_each_handed(from_seq, until_seq, StoredRecord::decode_compact, |handed| {
+            match handed {
+                Handed::Decoded(event) => event.into_view(&mut each),
+                Handed::Checked(record) => record.decode_view()?.into_view(&mut each),
+            }
+            Ok(())
+        })
+    }
+
+    /// The pipeline under both: records read and checked on a second thread when the range is
+    /// long, a batch decoded there with `decode` when the folding side is behind. `each` failing
+    /// (a payload that does not decode) stops the read.
+    fn for_each_handed<D: Send>(
+        &self,
+        from_seq: u64,
+        until_seq: u64,
+        decode: fn(&StoredRecord) -> Result<D, StoreError>,
+        mut each: impl FnMut(Handed<'_, D>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
         let until_seq = until_seq.min(self.last_seq());
         if until_seq.saturating_sub(from_seq) < PIPELINE_MIN_EVENTS {
             let mut count = 0;
-            for event in self.events_range(from_seq, until_seq)? {
-                each(event?);
+            for record in self.records_range(from_seq, until_seq)? {
+                each(Handed::Checked(&record?))?;
                 count += 1;
             }
             return Ok(count);
@@ -74,9 +123,9 @@ impl Store {
         let first_seq = records.next_seq();
         let waiting_batches = AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            let (sender, receiver) = sync_channel::<Batch>(PIPELINE_BATCHES_AHEAD);
+            let (sender, receiver) = sync_channel::<Batch<D>>(PIPELINE_BATCHES_AHEAD);
             let waiting = &waiting_batches;
-            let reader = scope.spawn(move || read_batches(records, sender, waiting));
+            let reader = scope.spawn(move || read_batches(records, sender, waiting, decode));
             let (count, outcome) = fold_batches(receiver, waiting, &mut each);
             if reader.join().is_err() && outcome.is_ok() {
                 return Err(StoreError::damaged(first_seq + count, "the thread reading the log failed"));
@@ -88,10 +137,10 @@ impl Store {
 
 /// The folding side: every event in order until the batches end or one is bad. Dropping the
 /// receiver on an error tells the reading side to stop.
-fn fold_batches(
-    receiver: Receiver<Batch>,
+fn fold_batches<D>(
+    receiver: Receiver<Batch<D>>,
     waiting: &AtomicUsize,
-    each: &mut impl FnMut(RecordedEvent),
+    each: &mut impl FnMut(Handed<'_, D>) -> Result<(), StoreError>,
 ) -> (u64, Result<(), StoreError>) {
     let mut count = 0;
     // Ends when the reader drops its sender: after the last batch, or after an error.
@@ -100,15 +149,16 @@ fn fold_batches(
         match batch.items {
             Items::Decoded(events) => {
                 for event in events {
-                    each(event);
+                    if let Err(error) = each(Handed::Decoded(event)) {
+                        return (count, Err(error));
+                    }
                     count += 1;
                 }
             }
             Items::Checked(records) => {
-                for record in records {
-                    match record.decode() {
-                        Ok(event) => each(event),
-                        Err(error) => return (count, Err(error)),
+                for record in &records {
+                    if let Err(error) = each(Handed::Checked(record)) {
+                        return (count, Err(error));
                     }
                     count += 1;
                 }
@@ -122,10 +172,15 @@ fn fold_batches(
 }
 
 /// The reading side: batches until the range ends, an error, or the folding side hangs up.
-fn read_batches(mut records: RecordIter<'_>, sender: SyncSender<Batch>, waiting: &AtomicUsize) {
+fn read_batches<D>(
+    mut records: RecordIter<'_>,
+    sender: SyncSender<Batch<D>>,
+    waiting: &AtomicUsize,
+    decode: fn(&StoredRecord) -> Result<D, StoreError>,
+) {
     loop {
         let decode_here = waiting.load(Ordering::Relaxed) >= DECODE_WHEN_AHEAD_BATCHES;
-        let batch = if decode_here { decoded_batch(&mut records) } else { checked_batch(&mut records) };
+        let batch = if decode_here { decoded_batch(&mut records, decode) } else { checked_batch(&mut records) };
         let (len, error) = (batch.items.len(), batch.error.is_some());
         if len == 0 && !error {
             return;
@@ -138,7 +193,7 @@ fn read_batches(mut records: RecordIter<'_>, sender: SyncSender<Batch>, waiting:
     }
 }
 
-fn checked_batch(records: &mut RecordIter<'_>) -> Batch {
+fn checked_batch<D>(records: &mut RecordIter<'_>) -> Batch<D> {
     let mut checked = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
     for result in records.take(PIPELINE_BATCH_EVENTS) {
         match result {
@@ -149,10 +204,10 @@ fn checked_batch(records: &mut RecordIter<'_>) -> Batch {
     Batch { items: Items::Checked(checked), error: None }
 }
 
-fn decoded_batch(records: &mut RecordIter<'_>) -> Batch {
+fn decoded_batch<D>(records: &mut RecordIter<'_>, decode: fn(&StoredRecord) -> Result<D, StoreError>) -> Batch<D> {
     let mut events = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
     for result in records.take(PIPELINE_BATCH_EVENTS) {
-        match result.and_then(|record| record.decode()) {
+        match result.and_then(|record| decode(&record)) {
             Ok(event) => events.push(event),
             Err(error) => return Batch { items: Items::Decoded(events), error: Some(error) },
         }

@@ -2,10 +2,9 @@
 //! projection: pending commands, and the list entries and rules easgate asked Exchange for (what
 //! makes an entry easgate's own rather than an admin's).
 
-use crate::domain::RecordedEvent;
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::{CmdletRequested, DeviceRef};
-use crate::domain::projection::evolve::{anomaly, touch_mailbox};
+use crate::domain::projection::evolve::{At, anomaly, touch_mailbox};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 
@@ -54,11 +53,7 @@ fn easgate_list(mailbox: &mut MailboxView, list: List) -> &mut SmallSet {
 }
 
 /// Folds an intent, moving the call and its devices into the pending command.
-pub(in crate::domain::projection) fn cmdlet_requested(
-    projection: &mut Projection,
-    recorded: &RecordedEvent,
-    event: CmdletRequested,
-) {
+pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projection, at: At, event: CmdletRequested) {
     let call = CmdletCall { cmdlet: event.cmdlet, parameters: event.parameters };
     // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
@@ -70,13 +65,13 @@ pub(in crate::domain::projection) fn cmdlet_requested(
     if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
         organization.easgate_rules.insert(rule);
     }
-    stamp_devices(projection, &event.devices, recorded.seq);
+    stamp_devices(projection, &event.devices, at.seq);
     let pending = PendingCommand {
         command_id: event.command_id,
         call,
         devices: event.devices,
         attempt: event.attempt,
-        requested_seq: recorded.seq,
+        requested_seq: at.seq,
         in_doubt: false,
     };
     projection.pending_commands.insert(event.command_id, pending);
@@ -101,13 +96,13 @@ pub(in crate::domain::projection) enum Outcome {
 
 pub(in crate::domain::projection) fn command_finished(
     projection: &mut Projection,
-    recorded: &RecordedEvent,
+    at: At,
     command_id: uuid::Uuid,
     outcome: Outcome,
 ) {
     // One search: nearly every outcome is final, and the rare one in doubt goes back.
     let Some(mut pending) = projection.pending_commands.remove(&command_id) else {
-        anomaly(projection, recorded, format!("outcome of unknown command {command_id}"));
+        anomaly(projection, at, format!("outcome of unknown command {command_id}"));
         return;
     };
     if let Outcome::InDoubt = outcome {
@@ -115,11 +110,11 @@ pub(in crate::domain::projection) fn command_finished(
         projection.pending_commands.insert(command_id, pending);
         return;
     }
-    stamp_devices(projection, &pending.devices, recorded.seq);
+    stamp_devices(projection, &pending.devices, at.seq);
     let applied = matches!(outcome, Outcome::Applied);
     for (identity, list, added, removed) in list_edits(&pending.call) {
         let mailbox_key = LoweredId::new(identity);
-        touch_mailbox(projection, mailbox_key.as_str(), recorded.seq);
+        touch_mailbox(projection, mailbox_key.as_str(), at.seq);
         let Some(mailbox) = projection.mailboxes.get_mut(mailbox_key.as_str()) else { continue };
         let owned = easgate_list(mailbox, list);
         let released = if applied { removed } else { added };

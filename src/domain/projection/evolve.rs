@@ -10,23 +10,44 @@ use crate::domain::projection::flow::{self, TenantFacts};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::{Access, ExchangeReason, ExchangeState};
 
-/// Folds `recorded` into `projection`. `evolve_owned` folds the same way, moving the event's
-/// strings into the projection instead of copying them.
+/// Folds `recorded` into `projection`: its view, with the payloads that have no borrowed form
+/// cloned. `evolve_owned` moves them instead; `fold` takes a view made elsewhere (a record's bytes).
 pub fn evolve(projection: &mut Projection, recorded: &RecordedEvent) {
-    if begin(projection, recorded) {
-        apply(projection, recorded);
+    fold(projection, recorded.to_view());
+}
+
+/// Folds an event the caller gives away: payloads without a borrowed form (a cmdlet's call, a
+/// mailbox's lists) move into the projection instead of being copied.
+pub fn evolve_owned(projection: &mut Projection, recorded: RecordedEvent) {
+    recorded.into_view(|view| fold(projection, view));
+}
+
+/// Folds one event's view. Every other entry point comes here: one fold, whichever form the
+/// event arrived in.
+pub fn fold(projection: &mut Projection, recorded: RecordedEvent<&str>) {
+    let at = At { seq: recorded.seq, recorded_at_us: recorded.recorded_at_us, event_type: recorded.event.name() };
+    if begin(projection, at) {
+        apply(projection, at, recorded.event);
     }
 }
 
+/// Where the folded event sits in the log: what the folds stamp and what an anomaly names.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct At {
+    pub seq: u64,
+    pub recorded_at_us: i64,
+    pub event_type: &'static str,
+}
+
 /// Stamps the projection with the event; false (an anomaly) when it arrived out of order.
-pub(super) fn begin(projection: &mut Projection, recorded: &RecordedEvent) -> bool {
-    if recorded.seq <= projection.last_seq && projection.last_seq != 0 {
-        let detail = format!("seq {} arrived after seq {}", recorded.seq, projection.last_seq);
-        anomaly(projection, recorded, detail);
+fn begin(projection: &mut Projection, at: At) -> bool {
+    if at.seq <= projection.last_seq && projection.last_seq != 0 {
+        let detail = format!("seq {} arrived after seq {}", at.seq, projection.last_seq);
+        anomaly(projection, at, detail);
         return false;
     }
-    projection.last_seq = recorded.seq;
-    projection.last_recorded_at_us = recorded.recorded_at_us;
+    projection.last_seq = at.seq;
+    projection.last_recorded_at_us = at.recorded_at_us;
     projection.event_count += 1;
     true
 }
@@ -41,81 +62,77 @@ fn follow_owed(owed_notifications: &mut PositionSet, position: usize, owed: bool
     }
 }
 
-/// What the event says, folded in (after `begin`).
-pub(super) fn apply(projection: &mut Projection, recorded: &RecordedEvent) {
-    match &recorded.event {
-        Event::ConnectorRegistered(event) => connector_registered(projection, recorded, event),
-        Event::ConnectorStatusChanged(event) => connector_status_changed(projection, recorded, event),
+/// What the event says, folded in (after `begin`). Payloads without a borrowed form arrive owned
+/// and move into the projection.
+fn apply(projection: &mut Projection, at: At, event: Event<&str>) {
+    match event {
+        Event::ConnectorRegistered(event) => connector_registered(projection, at, event),
+        Event::ConnectorStatusChanged(event) => connector_status_changed(projection, at, event),
         Event::PolicyApplied(event) => {
-            projection.policy = Some(event.clone());
-            projection.rules_seq = recorded.seq;
+            projection.policy = Some(event);
+            projection.rules_seq = at.seq;
         }
-        Event::SyncStarted(event) => sync_started(projection, recorded, event),
-        Event::SyncCompleted(event) => sync_completed(projection, recorded, event),
-        Event::SyncFailed(event) => sync_failed(projection, recorded, event),
+        Event::SyncStarted(event) => sync_started(projection, at, &event),
+        Event::SyncCompleted(event) => sync_completed(projection, at, event),
+        Event::SyncFailed(event) => sync_failed(projection, at, event),
         Event::CasFailedOver(event) => {
             if let Some(organization) = projection.organization.as_mut() {
-                organization.current_server = event.to.clone();
+                organization.current_server = event.to;
             }
         }
         Event::UserObserved(event) => {
+            let smtp_key = LoweredId::new(if event.smtp.is_empty() { &event.upn } else { &event.smtp });
             user_observed(projection, event);
-            let smtp = if event.smtp.is_empty() { &event.upn } else { &event.smtp };
-            touch_mailbox(projection, LoweredId::new(smtp).as_str(), recorded.seq);
+            touch_mailbox(projection, smtp_key.as_str(), at.seq);
         }
         Event::MailboxObserved(event) => {
             let mailbox_key = LoweredId::new(&event.mailbox);
             mailbox_observed(projection, mailbox_key.as_str(), event);
-            touch_mailbox(projection, mailbox_key.as_str(), recorded.seq);
+            touch_mailbox(projection, mailbox_key.as_str(), at.seq);
         }
         Event::OrganizationObserved(event) => {
             organization_observed(projection, event);
-            projection.rules_seq = recorded.seq;
+            projection.rules_seq = at.seq;
         }
-        Event::DeviceDiscovered(event) => {
-            device_discovered(projection, recorded, event.clone());
-        }
-        Event::ExchangeStateObserved(event) => exchange_state_observed(projection, recorded, event),
+        Event::DeviceDiscovered(event) => device_discovered(projection, at, &event),
+        Event::ExchangeStateObserved(event) => exchange_state_observed(projection, at, &event),
         Event::PartnershipRemoved(event) => {
-            change_owing_device(projection, recorded, &event.mailbox, &event.device_id, |device| device.removed = true)
+            change_owing_device(projection, at, event.mailbox, event.device_id, |device| device.removed = true)
         }
-        Event::DeviceRegistered(event) => device_registered(projection, recorded, event),
-        Event::DeviceEnrolled(event) => device_enrolled(projection, recorded, event),
-        Event::DeviceUnenrolled(event) => device_unenrolled(projection, recorded, event),
-        Event::DeviceMapped(event) => device_mapped(projection, recorded, event),
-        Event::EasIdRegistered(event) => eas_id_registered(projection, recorded, event),
-        Event::ComplianceObserved(event) => compliance_observed(projection, recorded, event),
-        Event::AccessDecided(event) => access_decided(
-            projection,
-            recorded,
-            LoweredDeviceKey::new(&event.mailbox, &event.device_id).as_ref(),
-            event,
-        ),
-        Event::CmdletRequested(event) => cmdlet_requested(projection, recorded, event.clone()),
-        Event::CmdletSucceeded(event) => command_finished(projection, recorded, event.command_id, Outcome::Applied),
+        Event::DeviceRegistered(event) => device_registered(projection, at, &event),
+        Event::DeviceEnrolled(event) => device_enrolled(projection, at, &event),
+        Event::DeviceUnenrolled(event) => device_unenrolled(projection, at, &event),
+        Event::DeviceMapped(event) => device_mapped(projection, at, &event),
+        Event::EasIdRegistered(event) => eas_id_registered(projection, at, &event),
+        Event::ComplianceObserved(event) => compliance_observed(projection, at, &event),
+        Event::AccessDecided(event) => {
+            access_decided(projection, at, LoweredDeviceKey::new(event.mailbox, event.device_id).as_ref(), &event)
+        }
+        Event::CmdletRequested(event) => cmdlet_requested(projection, at, event),
+        Event::CmdletSucceeded(event) => command_finished(projection, at, event.command_id, Outcome::Applied),
         Event::CmdletFailed(event) => {
             let outcome = if event.in_doubt { Outcome::InDoubt } else { Outcome::NotApplied };
-            command_finished(projection, recorded, event.command_id, outcome);
+            command_finished(projection, at, event.command_id, outcome);
         }
         Event::CmdletReconciled(event) => {
             let outcome = if event.applied { Outcome::Applied } else { Outcome::NotApplied };
-            command_finished(projection, recorded, event.command_id, outcome);
+            command_finished(projection, at, event.command_id, outcome);
         }
-        Event::NotificationRequested(event) => notification_requested(projection, recorded, event),
-        Event::NotificationSent(event) => notification_sent(projection, recorded, event),
-        Event::NotificationFailed(event) => notification_failed(projection, recorded, event),
+        Event::NotificationRequested(event) => notification_requested(projection, at, &event),
+        Event::NotificationSent(event) => notification_sent(projection, at, &event),
+        Event::NotificationFailed(event) => notification_failed(projection, at, &event),
         Event::DriftDetected(event) => {
             if !event.device_id.is_empty() {
-                device_mut(projection, recorded, &event.mailbox, &event.device_id);
+                device_mut(projection, at, &event.mailbox, &event.device_id);
             }
         }
         Event::WipeRequested(event) => {
-            let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
-            device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: false });
+            let device = device_mut(projection, at, &event.mailbox, &event.device_id);
+            device.wipe = Some(WipeView { requested_by: event.requested_by, confirmed: false });
         }
         Event::WipeConfirmed(event) => {
-            let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
-            device.wipe = Some(WipeView { requested_by: event.requested_by.clone(), confirmed: true });
+            let device = device_mut(projection, at, &event.mailbox, &event.device_id);
+            device.wipe = Some(WipeView { requested_by: event.requested_by, confirmed: true });
         }
     }
 }
@@ -131,16 +148,16 @@ pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq:
     }
 }
 
-pub(super) fn anomaly(projection: &mut Projection, recorded: &RecordedEvent, detail: String) {
-    note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
+pub(super) fn anomaly(projection: &mut Projection, at: At, detail: String) {
+    note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
 }
 
 /// `anomaly` on the two fields it writes, for a fold that holds another part of the projection.
-fn note_anomaly(anomalies: &mut Vec<Anomaly>, anomaly_count: &mut u64, recorded: &RecordedEvent, detail: String) {
+fn note_anomaly(anomalies: &mut Vec<Anomaly>, anomaly_count: &mut u64, at: At, detail: String) {
     *anomaly_count += 1;
     if anomalies.len() < ANOMALIES_KEPT_MAX {
-        let event_type = recorded.event.name().to_string();
-        anomalies.push(Anomaly { seq: recorded.seq, event_type, detail });
+        let event_type = at.event_type.to_string();
+        anomalies.push(Anomaly { seq: at.seq, event_type, detail });
     }
 }
 
@@ -148,12 +165,12 @@ fn note_anomaly(anomalies: &mut Vec<Anomaly>, anomaly_count: &mut u64, recorded:
 /// discovered is an anomaly; the device is created so that nothing the event says is lost.
 pub(super) fn device_mut<'a>(
     projection: &'a mut Projection,
-    recorded: &RecordedEvent,
+    at: At,
     mailbox: &str,
     device_id: &str,
 ) -> &'a mut DeviceView {
     let position =
-        device_position(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+        device_position(projection, at, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
     &mut projection.devices[position]
 }
 
@@ -161,18 +178,18 @@ pub(super) fn device_mut<'a>(
 /// already. One lookup for a known device.
 pub(super) fn device_position(
     projection: &mut Projection,
-    recorded: &RecordedEvent,
+    at: At,
     key: DeviceKeyRef<'_>,
     mailbox: &str,
     device_id: &str,
 ) -> usize {
     let position = position_or_insert(projection, key, |projection| {
         let detail = format!("device {device_id} on {mailbox} was never discovered");
-        note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, recorded, detail);
+        note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
         let empty = projection.class_strings.share("");
-        new_device(mailbox.to_string(), device_id.to_string(), recorded.recorded_at_us, empty)
+        new_device(mailbox.to_string(), device_id.to_string(), at.recorded_at_us, empty)
     });
-    projection.devices[position].last_event_seq = recorded.seq;
+    projection.devices[position].last_event_seq = at.seq;
     position
 }
 
@@ -196,13 +213,13 @@ fn position_or_insert(
 /// applied to the device, then the owed set follows it.
 fn change_owing_device(
     projection: &mut Projection,
-    recorded: &RecordedEvent,
+    at: At,
     mailbox: &str,
     device_id: &str,
     change: impl FnOnce(&mut DeviceView),
 ) {
     let position =
-        device_position(projection, recorded, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+        device_position(projection, at, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
     let device = &mut projection.devices[position];
     change(device);
     let owed = device.is_owed_notification();
@@ -243,51 +260,51 @@ pub(super) fn raise(device: &mut DeviceView, step: u8) {
     device.flow_step = device.flow_step.max(step);
 }
 
-fn connector_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &ConnectorRegistered) {
+fn connector_registered(projection: &mut Projection, at: At, event: ConnectorRegistered) {
     if let Some(replaced) = &event.replaces {
         match projection.connectors.get_mut(replaced) {
             Some(old) => old.replaced_by = Some(event.connector_id.clone()),
-            None => anomaly(projection, recorded, format!("replaces unknown connector {replaced}")),
+            None => anomaly(projection, at, format!("replaces unknown connector {replaced}")),
         }
     }
     let connector = ConnectorView {
         connector_id: event.connector_id.clone(),
-        organization: event.organization.clone(),
-        server: event.server.clone(),
+        organization: event.organization,
+        server: event.server,
         kind: event.kind,
         status: "connectionPending".to_string(),
         status_reason: String::new(),
         replaced_by: None,
-        registered_at_us: recorded.recorded_at_us,
+        registered_at_us: at.recorded_at_us,
     };
-    projection.connectors.insert(event.connector_id.clone(), connector);
+    projection.connectors.insert(event.connector_id, connector);
 }
 
-fn connector_status_changed(projection: &mut Projection, recorded: &RecordedEvent, event: &ConnectorStatusChanged) {
+fn connector_status_changed(projection: &mut Projection, at: At, event: ConnectorStatusChanged) {
     match projection.connectors.get_mut(&event.connector_id) {
         Some(connector) => {
-            connector.status = event.status.clone();
-            connector.status_reason = event.reason.clone();
+            connector.status = event.status;
+            connector.status_reason = event.reason;
         }
-        None => anomaly(projection, recorded, format!("status of unknown connector {}", event.connector_id)),
+        None => anomaly(projection, at, format!("status of unknown connector {}", event.connector_id)),
     }
 }
 
-fn sync_started(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncStarted) {
-    let running = RunningSync { run_id: event.run_id, kind: event.kind, started_at_us: recorded.recorded_at_us };
+fn sync_started(projection: &mut Projection, at: At, event: &SyncStarted) {
+    let running = RunningSync { run_id: event.run_id, kind: event.kind, started_at_us: at.recorded_at_us };
     projection.syncs.running = Some(running);
 }
 
-fn sync_completed(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncCompleted) {
+fn sync_completed(projection: &mut Projection, at: At, event: SyncCompleted) {
     let outcome = SyncOutcome {
         run_id: event.run_id,
         kind: event.kind,
-        at_us: recorded.recorded_at_us,
+        at_us: at.recorded_at_us,
         counts: event.counts,
         duration_ms: event.duration_ms,
         error: String::new(),
     };
-    finish_running(projection, recorded, event.run_id);
+    finish_running(projection, at, event.run_id);
     if event.kind == crate::domain::vocabulary::SyncKind::Full {
         projection.syncs.last_full_completed = Some(outcome.clone());
     }
@@ -295,39 +312,39 @@ fn sync_completed(projection: &mut Projection, recorded: &RecordedEvent, event: 
     projection.syncs.completed_count += 1;
 }
 
-fn sync_failed(projection: &mut Projection, recorded: &RecordedEvent, event: &SyncFailed) {
+fn sync_failed(projection: &mut Projection, at: At, event: SyncFailed) {
     let outcome = SyncOutcome {
         run_id: event.run_id,
         kind: event.kind,
-        at_us: recorded.recorded_at_us,
+        at_us: at.recorded_at_us,
         counts: event.counts,
         duration_ms: event.duration_ms,
-        error: event.error.clone(),
+        error: event.error,
     };
-    finish_running(projection, recorded, event.run_id);
+    finish_running(projection, at, event.run_id);
     projection.syncs.last_failed = Some(outcome);
     projection.syncs.failed_count += 1;
 }
 
-fn finish_running(projection: &mut Projection, recorded: &RecordedEvent, run_id: uuid::Uuid) {
+fn finish_running(projection: &mut Projection, at: At, run_id: uuid::Uuid) {
     match &projection.syncs.running {
         Some(running) if running.run_id == run_id => projection.syncs.running = None,
-        _ => anomaly(projection, recorded, format!("sync {run_id} ended without having started")),
+        _ => anomaly(projection, at, format!("sync {run_id} ended without having started")),
     }
 }
 
-fn user_observed(projection: &mut Projection, event: &UserObserved) {
+fn user_observed(projection: &mut Projection, event: UserObserved) {
     let upn_key = key_of(&event.upn);
-    let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp.clone() };
+    let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp };
     if let Some(previous) = projection.users.get(&upn_key) {
         projection.user_by_smtp.swap_remove(LoweredId::new(&previous.smtp).as_str());
     }
     projection.user_by_smtp.insert(key_of(&smtp), upn_key.clone());
-    let user = UserView { upn: event.upn.clone(), smtp, licensed: event.licensed, groups: event.groups.clone() };
+    let user = UserView { upn: event.upn, smtp, licensed: event.licensed, groups: event.groups };
     projection.users.insert(upn_key, user);
 }
 
-fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: &MailboxObserved) {
+fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: MailboxObserved) {
     let mailbox = match projection.mailboxes.get_mut(mailbox_key) {
         Some(mailbox) => mailbox,
         None => projection.mailboxes.entry(mailbox_key.to_string()).or_insert_with(|| MailboxView {
@@ -348,24 +365,24 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: &Mail
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
-    mailbox.allowed_device_ids.clone_from(&event.allowed_device_ids);
-    mailbox.blocked_device_ids.clone_from(&event.blocked_device_ids);
+    mailbox.allowed_device_ids = event.allowed_device_ids;
+    mailbox.blocked_device_ids = event.blocked_device_ids;
 }
 
-fn organization_observed(projection: &mut Projection, event: &OrganizationObserved) {
+fn organization_observed(projection: &mut Projection, event: OrganizationObserved) {
     match projection.organization.as_mut() {
         Some(organization) => {
             organization.default_access = event.default_access;
-            organization.rules = event.rules.clone();
+            organization.rules = event.rules;
             if !event.cas_servers.is_empty() {
-                organization.cas_servers = event.cas_servers.clone();
+                organization.cas_servers = event.cas_servers;
             }
         }
         None => {
             projection.organization = Some(OrganizationView {
                 default_access: event.default_access,
-                rules: event.rules.clone(),
-                cas_servers: event.cas_servers.clone(),
+                rules: event.rules,
+                cas_servers: event.cas_servers,
                 easgate_rules: Default::default(),
                 current_server: String::new(),
             });
@@ -373,16 +390,16 @@ fn organization_observed(projection: &mut Projection, event: &OrganizationObserv
     }
 }
 
-/// Folds a discovery, moving its strings into the projection.
-pub(super) fn device_discovered(projection: &mut Projection, recorded: &RecordedEvent, event: DeviceDiscovered) {
-    let lowered = LoweredDeviceKey::new(&event.mailbox, &event.device_id);
+/// Folds a discovery: the partnership's strings are copied only when it is new; its class
+/// strings are shared.
+fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscovered<&str>) {
+    let lowered = LoweredDeviceKey::new(event.mailbox, event.device_id);
     let key = lowered.as_ref();
     let strings = &mut projection.class_strings;
     let [device_type, device_model, device_os, user_agent, empty] =
-        [&event.device_type, &event.device_model, &event.device_os, &event.user_agent, ""]
-            .map(|text| strings.share(text));
+        [event.device_type, event.device_model, event.device_os, event.user_agent, ""].map(|text| strings.share(text));
     let position = position_or_insert(projection, key, |_| {
-        new_device(event.mailbox, event.device_id, recorded.recorded_at_us, empty)
+        new_device(event.mailbox.to_string(), event.device_id.to_string(), at.recorded_at_us, empty)
     });
     let device = &mut projection.devices[position];
     if device.removed {
@@ -401,17 +418,17 @@ pub(super) fn device_discovered(projection: &mut Projection, recorded: &Recorded
     device.device_model = device_model;
     device.device_os = device_os;
     device.user_agent = user_agent;
-    device.exchange_state = event.exchange_state;
-    device.exchange_reason = event.exchange_reason;
-    device.last_event_seq = recorded.seq;
-    device.inputs_seq = recorded.seq;
+    device.exchange_state.clone_from(&event.exchange_state);
+    device.exchange_reason.clone_from(&event.exchange_reason);
+    device.last_event_seq = at.seq;
+    device.inputs_seq = at.seq;
     raise(device, flow::ACCESS_ATTEMPTED);
     let owed = device.is_owed_notification();
     follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
-fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ExchangeStateObserved) {
-    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+fn exchange_state_observed(projection: &mut Projection, at: At, event: &ExchangeStateObserved<&str>) {
+    let device = device_mut(projection, at, event.mailbox, event.device_id);
     let blocked_by_rule = |state: &ExchangeState, reason: &ExchangeReason| {
         *state == ExchangeState::Blocked && *reason == ExchangeReason::DeviceRule
     };
@@ -419,10 +436,10 @@ fn exchange_state_observed(projection: &mut Projection, recorded: &RecordedEvent
     if blocked_by_rule(&device.exchange_state, &device.exchange_reason)
         != blocked_by_rule(&event.exchange_state, &event.exchange_reason)
     {
-        device.inputs_seq = recorded.seq;
+        device.inputs_seq = at.seq;
     }
-    device.exchange_state = event.exchange_state.clone();
-    device.exchange_reason = event.exchange_reason.clone();
+    device.exchange_state.clone_from(&event.exchange_state);
+    device.exchange_reason.clone_from(&event.exchange_reason);
     let held = matches!(event.exchange_state, ExchangeState::Quarantined | ExchangeState::Blocked);
     if held && is_denied(device.access) {
         raise(device, flow::QUARANTINED);
@@ -445,7 +462,7 @@ fn tenant_facts(tenant: TenantRecords<'_>, device: &DeviceView, device_id: &str)
 }
 
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
-fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_id: &str) {
+fn raise_by_facts(projection: &mut Projection, at: At, device_id: &str) {
     // The index and the tenant's records are read in place (the loop writes only `devices`):
     // most tenant events land here.
     let tenant = TenantRecords {
@@ -456,101 +473,98 @@ fn raise_by_facts(projection: &mut Projection, recorded: &RecordedEvent, device_
     for &position in positions_with_id(&projection.devices_by_id, device_id) {
         let Some((key, device)) = projection.devices.get_index_mut(position) else { continue };
         raise(device, flow::facts_step(tenant_facts(tenant, device, &key.device_id)));
-        device.last_event_seq = recorded.seq;
-        device.inputs_seq = recorded.seq;
+        device.last_event_seq = at.seq;
+        device.inputs_seq = at.seq;
     }
 }
 
-fn device_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceRegistered) {
-    let registration =
-        RegistrationView { entra_device_id: event.entra_device_id.clone(), trust_type: event.trust_type.clone() };
-    projection.registrations.insert(key_of(&event.device_id), Box::new(registration));
-    raise_by_facts(projection, recorded, &event.device_id);
-}
-
-fn device_enrolled(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceEnrolled) {
-    let managed = match projection.managed.get_mut(&event.managed_device_id) {
-        Some(managed) => managed,
-        None => projection.managed.entry(event.managed_device_id.clone()).or_default(),
+fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegistered<&str>) {
+    let registration = RegistrationView {
+        entra_device_id: event.entra_device_id.to_string(),
+        trust_type: event.trust_type.to_string(),
     };
-    managed.managed_device_id.clone_from(&event.managed_device_id);
-    managed.upn.clone_from(&event.upn);
+    projection.registrations.insert(key_of(event.device_id), Box::new(registration));
+    raise_by_facts(projection, at, event.device_id);
+}
+
+fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&str>) {
+    let managed = match projection.managed.get_mut(event.managed_device_id) {
+        Some(managed) => managed,
+        None => projection.managed.entry(event.managed_device_id.to_string()).or_default(),
+    };
+    copy_text(&mut managed.managed_device_id, event.managed_device_id);
+    copy_text(&mut managed.upn, event.upn);
     managed.enrolled = true;
-    if let Some(device_id) = &event.device_id {
-        managed.eas_device_id.clone_from(&event.device_id);
-        projection.managed_by_eas.insert(key_of(device_id), event.managed_device_id.clone());
-        raise_by_facts(projection, recorded, device_id);
+    if let Some(device_id) = event.device_id {
+        managed.eas_device_id = Some(device_id.to_string());
+        projection.managed_by_eas.insert(key_of(device_id), event.managed_device_id.to_string());
+        raise_by_facts(projection, at, device_id);
     }
 }
 
-fn device_unenrolled(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceUnenrolled) {
-    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
-        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+fn device_unenrolled(projection: &mut Projection, at: At, event: &DeviceUnenrolled<&str>) {
+    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+        anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
     managed.enrolled = false;
     managed.eas_activated = false;
-    let device_id = event.device_id.clone().or_else(|| managed.eas_device_id.clone());
+    let device_id = event.device_id.map(str::to_string).or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
         for &position in positions_with_id(&projection.devices_by_id, &device_id) {
             if let Some((_, device)) = projection.devices.get_index_mut(position) {
-                if device.managed_device_id.as_deref() == Some(event.managed_device_id.as_str()) {
+                if device.managed_device_id.as_deref() == Some(event.managed_device_id) {
                     device.managed_device_id = None;
                 }
-                device.last_event_seq = recorded.seq;
-                device.inputs_seq = recorded.seq;
+                device.last_event_seq = at.seq;
+                device.inputs_seq = at.seq;
             }
         }
     }
 }
 
-fn device_mapped(projection: &mut Projection, recorded: &RecordedEvent, event: &DeviceMapped) {
-    if !projection.managed.contains_key(&event.managed_device_id) {
-        anomaly(projection, recorded, format!("mapped to unknown managed device {}", event.managed_device_id));
+fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>) {
+    if !projection.managed.contains_key(event.managed_device_id) {
+        anomaly(projection, at, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
-    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
-    device.managed_device_id = Some(event.managed_device_id.clone());
-    raise_by_facts(projection, recorded, &event.device_id);
+    let device = device_mut(projection, at, event.mailbox, event.device_id);
+    device.managed_device_id = Some(event.managed_device_id.to_string());
+    raise_by_facts(projection, at, event.device_id);
 }
 
-fn eas_id_registered(projection: &mut Projection, recorded: &RecordedEvent, event: &EasIdRegistered) {
-    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
-        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistered<&str>) {
+    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+        anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
     managed.eas_activated = true;
-    managed.eas_device_id = Some(event.device_id.clone());
-    projection.managed_by_eas.insert(key_of(&event.device_id), event.managed_device_id.clone());
-    raise_by_facts(projection, recorded, &event.device_id);
+    managed.eas_device_id = Some(event.device_id.to_string());
+    projection.managed_by_eas.insert(key_of(event.device_id), event.managed_device_id.to_string());
+    raise_by_facts(projection, at, event.device_id);
 }
 
-fn compliance_observed(projection: &mut Projection, recorded: &RecordedEvent, event: &ComplianceObserved) {
-    let Some(managed) = projection.managed.get_mut(&event.managed_device_id) else {
-        anomaly(projection, recorded, format!("unknown managed device {}", event.managed_device_id));
+fn compliance_observed(projection: &mut Projection, at: At, event: &ComplianceObserved<&str>) {
+    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+        anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
     managed.compliance = event.compliance;
     managed.compliance_observed = true;
     if let Some(device_id) = managed.eas_device_id.as_deref().map(LoweredId::new) {
-        raise_by_facts(projection, recorded, device_id.as_str());
+        raise_by_facts(projection, at, device_id.as_str());
     }
 }
 
 /// Folds a decision about the partnership `key` (the event's, lowercased).
-pub(super) fn access_decided(
-    projection: &mut Projection,
-    recorded: &RecordedEvent,
-    key: DeviceKeyRef<'_>,
-    event: &AccessDecided,
-) {
-    let position = device_position(projection, recorded, key, &event.mailbox, &event.device_id);
+pub(super) fn access_decided(projection: &mut Projection, at: At, key: DeviceKeyRef<'_>, event: &AccessDecided<&str>) {
+    let position = device_position(projection, at, key, event.mailbox, event.device_id);
     let device = &mut projection.devices[position];
     let was_allowed = device.access == Some(Access::Allowed);
-    device.decided_seq = recorded.seq;
+    device.decided_seq = at.seq;
     device.access = Some(event.access);
     device.reason = Some(event.reason);
     // The managed device's id is the device's own field; the copy in the inputs stays in the log.
-    device.inputs = Some(DecisionInputs { managed_device_id: None, ..event.inputs.clone() });
+    device.inputs = Some(event.inputs.without_managed_device_id());
     match event.access {
         Access::Allowed => {
             raise(device, flow::ALLOW_ISSUED);
@@ -573,40 +587,44 @@ pub(super) fn access_decided(
     follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
-fn notification_requested(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationRequested) {
-    change_owing_device(projection, recorded, &event.mailbox, &event.device_id, |device| {
-        device.notified_in_episode = true
-    });
+fn notification_requested(projection: &mut Projection, at: At, event: &NotificationRequested<&str>) {
+    change_owing_device(projection, at, event.mailbox, event.device_id, |device| device.notified_in_episode = true);
     let pending = PendingNotification {
         notification_id: event.notification_id,
-        mailbox: event.mailbox.clone(),
-        device_id: event.device_id.clone(),
-        to: event.to.clone(),
+        mailbox: event.mailbox.to_string(),
+        device_id: event.device_id.to_string(),
+        to: event.to.to_string(),
         attempts: 0,
         last_error: String::new(),
     };
     projection.pending_notifications.insert(event.notification_id, pending);
 }
 
-fn notification_sent(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationSent) {
+fn notification_sent(projection: &mut Projection, at: At, event: &NotificationSent<&str>) {
     if projection.pending_notifications.remove(&event.notification_id).is_none() {
-        anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
+        anomaly(projection, at, format!("unknown notification {}", event.notification_id));
     }
-    let device = device_mut(projection, recorded, &event.mailbox, &event.device_id);
+    let device = device_mut(projection, at, event.mailbox, event.device_id);
     if is_denied(device.access) {
         raise(device, flow::QUARANTINED);
     }
 }
 
-fn notification_failed(projection: &mut Projection, recorded: &RecordedEvent, event: &NotificationFailed) {
-    device_mut(projection, recorded, &event.mailbox, &event.device_id);
+fn notification_failed(projection: &mut Projection, at: At, event: &NotificationFailed<&str>) {
+    device_mut(projection, at, event.mailbox, event.device_id);
     let Some(pending) = projection.pending_notifications.get_mut(&event.notification_id) else {
-        anomaly(projection, recorded, format!("unknown notification {}", event.notification_id));
+        anomaly(projection, at, format!("unknown notification {}", event.notification_id));
         return;
     };
     pending.attempts += 1;
-    pending.last_error = event.error.clone();
+    copy_text(&mut pending.last_error, event.error);
     if !event.retryable {
         projection.pending_notifications.remove(&event.notification_id);
     }
+}
+
+/// Copies `text` into `target`, reusing its buffer.
+fn copy_text(target: &mut String, text: &str) {
+    target.clear();
+    target.push_str(text);
 }

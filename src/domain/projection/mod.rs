@@ -1,5 +1,5 @@
 //! The projection: what the log says about the organisation now, folded event by event with
-//! `evolve`. It holds every device's allow/block/quarantine state along the ten-step flow, and
+//! `fold` (`evolve` for an event the caller keeps, `evolve_owned` for one it gives away). It holds every device's allow/block/quarantine state along the ten-step flow, and
 //! everything `decide` and `plan` need (users, managed devices, mailbox lists, the organisation's
 //! rules, easgate's own entries, intents without an outcome).
 //!
@@ -19,7 +19,6 @@ mod commands;
 pub mod evolve;
 pub mod flow;
 mod keys;
-mod owned;
 mod small_set;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,13 +35,12 @@ use crate::domain::vocabulary::{
 };
 
 pub use class_strings::ClassStrings;
-pub use evolve::evolve;
+pub use evolve::{evolve, evolve_owned, fold};
 use keys::entry_or_default;
 pub use keys::{
     DeviceKey, DeviceKeyRef, DeviceMap, IdMap, LoweredDeviceKey, LoweredId, PositionSet, TextMap, compact_key_of,
     key_of,
 };
-pub use owned::evolve_owned;
 pub use small_set::SmallSet;
 
 /// How many anomalies the projection keeps (the count goes on).
