@@ -4,7 +4,7 @@
 
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::{CmdletRequested, DeviceRef};
-use crate::domain::projection::evolve::{At, anomaly, touch_mailbox};
+use crate::domain::projection::evolve::{At, anomaly, partnership_position, touch_mailbox};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 
@@ -81,9 +81,9 @@ pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projectio
 /// its outcome), so that `audit` finds it from each device.
 fn stamp_devices(projection: &mut Projection, devices: &[DeviceRef], seq: u64) {
     for device_ref in devices {
-        let key = LoweredDeviceKey::new(&device_ref.mailbox, &device_ref.device_id);
-        if let Some(device) = projection.devices.get_mut(&key.as_ref()) {
-            device.last_event_seq = seq;
+        if let Some(position) = partnership_position(projection, &device_ref.mailbox, &device_ref.device_id) {
+            projection.devices[position].last_event_seq = seq;
+            projection.cursor.set(position);
         }
     }
 }

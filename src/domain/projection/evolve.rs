@@ -58,7 +58,7 @@ fn follow_owed(owed_notifications: &mut PositionSet, position: usize, owed: bool
     if owed {
         owed_notifications.insert(position);
     } else {
-        owed_notifications.remove(&position);
+        owed_notifications.remove(position);
     }
 }
 
@@ -105,9 +105,7 @@ fn apply(projection: &mut Projection, at: At, event: Event<&str>) {
         Event::DeviceMapped(event) => device_mapped(projection, at, &event),
         Event::EasIdRegistered(event) => eas_id_registered(projection, at, &event),
         Event::ComplianceObserved(event) => compliance_observed(projection, at, &event),
-        Event::AccessDecided(event) => {
-            access_decided(projection, at, LoweredDeviceKey::new(event.mailbox, event.device_id).as_ref(), &event)
-        }
+        Event::AccessDecided(event) => access_decided(projection, at, &event),
         Event::CmdletRequested(event) => cmdlet_requested(projection, at, event),
         Event::CmdletSucceeded(event) => command_finished(projection, at, event.command_id, Outcome::Applied),
         Event::CmdletFailed(event) => {
@@ -169,21 +167,13 @@ pub(super) fn device_mut<'a>(
     mailbox: &str,
     device_id: &str,
 ) -> &'a mut DeviceView {
-    let position =
-        device_position(projection, at, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+    let position = device_position(projection, at, mailbox, device_id);
     &mut projection.devices[position]
 }
 
-/// `device_mut` as the device's position in the table, when the caller has the key (lowercased)
-/// already. One lookup for a known device.
-pub(super) fn device_position(
-    projection: &mut Projection,
-    at: At,
-    key: DeviceKeyRef<'_>,
-    mailbox: &str,
-    device_id: &str,
-) -> usize {
-    let position = position_or_insert(projection, key, |projection| {
+/// `device_mut` as the device's position in the table.
+pub(super) fn device_position(projection: &mut Projection, at: At, mailbox: &str, device_id: &str) -> usize {
+    let position = position_or_insert(projection, mailbox, device_id, |projection| {
         let detail = format!("device {device_id} on {mailbox} was never discovered");
         note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
         let empty = projection.class_strings.share("");
@@ -193,20 +183,40 @@ pub(super) fn device_position(
     position
 }
 
-/// The position of the partnership `key` in the table; when it is missing, `new` makes it, and
-/// it is added and indexed. Partnerships are never deleted, only marked removed.
+/// The position of the partnership (`mailbox`, `device_id`, as the event spells them) in the
+/// table, looked for at the cursor first; when it is missing, `new` makes it, and it is added
+/// and indexed. Partnerships are never deleted, only marked removed. The cursor moves to it.
 fn position_or_insert(
     projection: &mut Projection,
-    key: DeviceKeyRef<'_>,
+    mailbox: &str,
+    device_id: &str,
     new: impl FnOnce(&mut Projection) -> DeviceView,
 ) -> usize {
-    if let Some(position) = projection.devices.get_index_of(&key) {
+    if let Some(position) = projection.cursor.find(&projection.devices, mailbox, device_id) {
+        projection.cursor.set(position);
         return position;
     }
-    let device = new(projection);
-    let (position, _) = projection.devices.insert_full(DeviceKey::from(&key), Box::new(device));
-    index_device(projection, position);
+    let key = LoweredDeviceKey::new(mailbox, device_id);
+    let position = match projection.devices.get_index_of(&key.as_ref()) {
+        Some(position) => position,
+        None => {
+            let device = new(projection);
+            let (position, _) = projection.devices.insert_full(DeviceKey::from(&key.as_ref()), Box::new(device));
+            index_device(projection, position);
+            position
+        }
+    };
+    projection.cursor.set(position);
     position
+}
+
+/// The position of the partnership (`mailbox`, `device_id`, as an event spells them), if it was
+/// ever seen: at the cursor or just after it (a replay's usual case), else by its lowered key.
+pub(super) fn partnership_position(projection: &Projection, mailbox: &str, device_id: &str) -> Option<usize> {
+    projection.cursor.find(&projection.devices, mailbox, device_id).or_else(|| {
+        let key = LoweredDeviceKey::new(mailbox, device_id);
+        projection.devices.get_index_of(&key.as_ref())
+    })
 }
 
 /// Folds an event that changes a mail's being owed for the partnership it names: `change` is
@@ -218,8 +228,7 @@ fn change_owing_device(
     device_id: &str,
     change: impl FnOnce(&mut DeviceView),
 ) {
-    let position =
-        device_position(projection, at, LoweredDeviceKey::new(mailbox, device_id).as_ref(), mailbox, device_id);
+    let position = device_position(projection, at, mailbox, device_id);
     let device = &mut projection.devices[position];
     change(device);
     let owed = device.is_owed_notification();
@@ -393,12 +402,10 @@ fn organization_observed(projection: &mut Projection, event: OrganizationObserve
 /// Folds a discovery: the partnership's strings are copied only when it is new; its class
 /// strings are shared.
 fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscovered<&str>) {
-    let lowered = LoweredDeviceKey::new(event.mailbox, event.device_id);
-    let key = lowered.as_ref();
     let strings = &mut projection.class_strings;
     let [device_type, device_model, device_os, user_agent, empty] =
         [event.device_type, event.device_model, event.device_os, event.user_agent, ""].map(|text| strings.share(text));
-    let position = position_or_insert(projection, key, |_| {
+    let position = position_or_insert(projection, event.mailbox, event.device_id, |_| {
         new_device(event.mailbox.to_string(), event.device_id.to_string(), at.recorded_at_us, empty)
     });
     let device = &mut projection.devices[position];
@@ -555,9 +562,9 @@ fn compliance_observed(projection: &mut Projection, at: At, event: &ComplianceOb
     }
 }
 
-/// Folds a decision about the partnership `key` (the event's, lowercased).
-pub(super) fn access_decided(projection: &mut Projection, at: At, key: DeviceKeyRef<'_>, event: &AccessDecided<&str>) {
-    let position = device_position(projection, at, key, event.mailbox, event.device_id);
+/// Folds a decision about the partnership the event names.
+fn access_decided(projection: &mut Projection, at: At, event: &AccessDecided<&str>) {
+    let position = device_position(projection, at, event.mailbox, event.device_id);
     let device = &mut projection.devices[position];
     let was_allowed = device.access == Some(Access::Allowed);
     device.decided_seq = at.seq;

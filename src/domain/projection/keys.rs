@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 
 /// The partnership table's map: looked up by `DeviceKeyRef` on most events of a replay.
 pub type DeviceMap<V> = indexmap::IndexMap<DeviceKey, V, FxBuildHasher>;
-/// A set of partnerships by their positions in the partnership table.
-pub type PositionSet = hashbrown::HashSet<usize, FxBuildHasher>;
 /// An index keyed by a lowercased id, looked up by `&str`.
 pub type IdMap<V> = hashbrown::HashMap<CompactString, V, FxBuildHasher>;
 /// A table keyed by a lowercased id, in insertion order.

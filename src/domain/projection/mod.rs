@@ -16,9 +16,11 @@
 
 pub mod class_strings;
 mod commands;
+mod cursor;
 pub mod evolve;
 pub mod flow;
 mod keys;
+mod position_set;
 mod small_set;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,12 +37,13 @@ use crate::domain::vocabulary::{
 };
 
 pub use class_strings::ClassStrings;
+pub use cursor::PartnershipCursor;
 pub use evolve::{evolve, evolve_owned, fold};
 use keys::entry_or_default;
 pub use keys::{
-    DeviceKey, DeviceKeyRef, DeviceMap, IdMap, LoweredDeviceKey, LoweredId, PositionSet, TextMap, compact_key_of,
-    key_of,
+    DeviceKey, DeviceKeyRef, DeviceMap, IdMap, LoweredDeviceKey, LoweredId, TextMap, compact_key_of, key_of,
 };
+pub use position_set::PositionSet;
 pub use small_set::SmallSet;
 
 /// How many anomalies the projection keeps (the count goes on).
@@ -86,13 +89,15 @@ pub struct Projection {
     #[serde(skip)]
     pub mailbox_by_identity: TextMap<String>,
     /// The positions of the partnerships whose user is owed the notification mail of this
-    /// episode (derived). A hash set: it follows most events of a replay, and its one reader
-    /// (`owed_devices`) sorts what it takes.
+    /// episode (derived). A bit a partnership: it follows most events of a replay.
     #[serde(skip)]
     pub owed_notifications: PositionSet,
     /// The devices' class strings, each held once (derived, like the above).
     #[serde(skip)]
     pub class_strings: ClassStrings,
+    /// The last partnership an event named: where the next event's is looked for first (a hint).
+    #[serde(skip)]
+    pub cursor: PartnershipCursor,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -350,7 +355,7 @@ impl Projection {
         let mut owed: Vec<(&DeviceKey, &DeviceView)> = self
             .owed_notifications
             .iter()
-            .filter_map(|&position| self.devices.get_index(position))
+            .filter_map(|position| self.devices.get_index(position))
             .map(|(key, device)| (key, &**device))
             .collect();
         owed.sort_unstable_by(|left, right| left.0.cmp(right.0));
