@@ -301,9 +301,9 @@ impl Store {
         self.records_range(from_seq, self.head.seq)
     }
 
-    /// Records `from_seq..=until_seq` (clamped to the end), each checked: checksum, contiguity,
-    /// and the links of the chain that the open did not check (before the snapshot it started
-    /// from); `verify` re-checks every link.
+    /// Records `from_seq..=until_seq` (clamped to the end), each checked: layout and contiguity,
+    /// and the checksums and links that the open did not check (before the snapshot it started
+    /// from); `verify` re-checks every checksum and link.
     pub fn records_range(&self, from_seq: u64, until_seq: u64) -> Result<RecordIter<'_>, StoreError> {
         RecordIter::new(
             &self.trees().events,

@@ -11,7 +11,8 @@ use crate::domain::{Event, RecordedEvent};
 use crate::store::catalog;
 use crate::store::error::StoreError;
 use crate::store::record::{
-    Envelope, ZERO_HASH, check_record_bytes, envelope_of, payload_of, prev_hash_of, record_hash, seq_of,
+    Envelope, ZERO_HASH, check_record_bytes, check_record_layout, envelope_of, payload_of, prev_hash_of, record_hash,
+    seq_of,
 };
 use crate::store::sled_guard::{SledFailure, catch_quietly, sled_call};
 
@@ -118,6 +119,17 @@ pub(crate) fn key_seq(key: &[u8]) -> Option<u64> {
 /// Checks one record's bytes as the record of `seq` (checksum, format, its own seq field).
 pub(crate) fn check_record(seq: u64, bytes: sled::IVec) -> Result<StoredRecord, StoreError> {
     check_record_bytes(&bytes).map_err(|error| StoreError::damaged(seq, error.to_string()))?;
+    check_seq(seq, bytes)
+}
+
+/// `check_record` for a record whose checksum this process checked already (at open, with its
+/// link, or as it appended it): its layout and its own seq field.
+fn check_verified_record(seq: u64, bytes: sled::IVec) -> Result<StoredRecord, StoreError> {
+    check_record_layout(&bytes).map_err(|error| StoreError::damaged(seq, error.to_string()))?;
+    check_seq(seq, bytes)
+}
+
+fn check_seq(seq: u64, bytes: sled::IVec) -> Result<StoredRecord, StoreError> {
     let stored_seq = seq_of(&bytes);
     if stored_seq != seq {
         return Err(StoreError::damaged(seq, format!("the record stored under seq {seq} carries seq {stored_seq}")));
@@ -137,13 +149,14 @@ pub(crate) fn read_record(events: &sled::Tree, log_path: &Path, seq: u64) -> Res
 pub(crate) enum ChainCheck {
     /// Every link, starting from this known hash of the record before the first one.
     From([u8; 32]),
-    /// Every link into a seq below `verified_from`; the links from there on were verified when
-    /// the store opened (or were appended by it), so those records are not hashed again.
+    /// Every link into a seq below `verified_from`; the records from there on were verified
+    /// when the store opened, checksum and link (or were appended by it), so they are not
+    /// checksummed or hashed again: their layout and seq are still checked.
     Below { verified_from: u64 },
 }
 
 /// Records `from..=until` in order, each checked: checksum, format, contiguity and the chain
-/// (links verified at open are not re-hashed, see `Store::records_from`).
+/// (records verified at open are not checksummed or hashed again, see `Store::records_from`).
 pub struct RecordIter<'a> {
     log_path: &'a Path,
     inner: sled::Iter,
@@ -226,19 +239,22 @@ impl<'a> RecordIter<'a> {
             }
             None => return Err(StoreError::damaged(expected, "a key of the events tree is not a seq")),
         }
+        // Records the open checked (checksum and link) are not checksummed again, as their links
+        // are not hashed again: `verify` re-checks everything.
+        if expected >= self.check_links_below {
+            return check_verified_record(expected, bytes);
+        }
         let record = check_record(expected, bytes)?;
-        if expected < self.check_links_below {
-            if prev_hash_of(&record.bytes) != self.previous_hash {
-                let previous = expected - 1;
-                let detail = format!(
-                    "hash chain broken: prev_hash does not match the hash of seq {previous} (seq {previous} or seq {expected} was altered)"
-                );
-                return Err(StoreError::damaged(expected, detail));
-            }
-            // The next link needs this record's hash only when it is checked too.
-            if expected + 1 < self.check_links_below {
-                self.previous_hash = record.hash();
-            }
+        if prev_hash_of(&record.bytes) != self.previous_hash {
+            let previous = expected - 1;
+            let detail = format!(
+                "hash chain broken: prev_hash does not match the hash of seq {previous} (seq {previous} or seq {expected} was altered)"
+            );
+            return Err(StoreError::damaged(expected, detail));
+        }
+        // The next link needs this record's hash only when it is checked too.
+        if expected + 1 < self.check_links_below {
+            self.previous_hash = record.hash();
         }
         Ok(record)
     }

@@ -128,6 +128,17 @@ pub fn check_record_bytes(record: &[u8]) -> Result<(), RecordError> {
     if stored != computed {
         return Err(RecordError::Checksum { stored, computed });
     }
+    check_record_layout(record)
+}
+
+/// `check_record_bytes` without the checksum, for a record whose checksum this process already
+/// checked (at open, or as it appended it): the layout `envelope_of` and `payload_of` rely on.
+pub(crate) fn check_record_layout(record: &[u8]) -> Result<(), RecordError> {
+    let minimum = HEADER_LEN + CHECKSUM_LEN;
+    if record.len() < minimum {
+        return Err(RecordError::TooShort { length: record.len(), minimum });
+    }
+    let body = &record[..record.len() - CHECKSUM_LEN];
     if body[0] != RECORD_FORMAT {
         return Err(RecordError::UnknownFormat(body[0]));
     }

@@ -79,7 +79,7 @@ fn replay_against_raw_scan(directory: &Path, name: &str) -> Result<(), CliError>
         // The same read with nothing folded: what the log's reading alone allows (its ceiling).
         let started = Instant::now();
         let events = store
-            .for_each_event(1, u64::MAX, |event| drop(std::hint::black_box(event)))
+            .for_each_view(1, u64::MAX, |event| drop(std::hint::black_box(event)))
             .map_err(|error| failed("replay")(error.to_string()))?;
         unfolded.push(events as f64 / seconds(started.elapsed()));
     }
