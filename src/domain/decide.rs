@@ -163,7 +163,7 @@ pub fn decide_device(projection: &Projection, device: &DeviceView) -> Decision {
         policy: projection.policy.as_ref(),
         user: projection.user_for_mailbox(&device.mailbox),
         managed: projection.managed_for(device),
-        admin_entry: admin_entry(projection.mailboxes.get(&key_of(&device.mailbox)), &device.device_id),
+        admin_entry: admin_entry(projection.mailboxes.get(key_of(&device.mailbox).as_str()), &device.device_id),
         device_class: DeviceClass {
             device_type: &device.device_type,
             device_model: &device.device_model,

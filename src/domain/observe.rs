@@ -98,7 +98,7 @@ fn normalized(list: &[String]) -> Vec<String> {
 pub fn observe_mailboxes(projection: &Projection, mailboxes: &[ObservedMailbox]) -> Vec<Event> {
     mailboxes
         .iter()
-        .filter(|observed| match projection.mailboxes.get(&key_of(&observed.smtp)) {
+        .filter(|observed| match projection.mailboxes.get(key_of(&observed.smtp).as_str()) {
             None => true,
             Some(known) => {
                 known.identity != observed.identity
@@ -149,7 +149,7 @@ pub fn observe_tenant(projection: &Projection, snapshot: &TenantSnapshot) -> Vec
     }
     events.extend(observe_users(projection, snapshot));
     for registration in &snapshot.registrations {
-        let known = projection.registrations.get(&key_of(&registration.eas_device_id));
+        let known = projection.registrations.get(key_of(&registration.eas_device_id).as_str());
         let changed = known.is_none_or(|known| {
             known.entra_device_id != registration.entra_device_id || known.trust_type != registration.trust_type
         });
@@ -190,7 +190,7 @@ fn observe_users(projection: &Projection, snapshot: &TenantSnapshot) -> Vec<Even
         let smtp = if user.mail.is_empty() { user.upn.clone() } else { user.mail.clone() };
         let mut groups = user.groups.clone();
         groups.sort();
-        let changed = projection.users.get(&key_of(&user.upn)).is_none_or(|known| {
+        let changed = projection.users.get(key_of(&user.upn).as_str()).is_none_or(|known| {
             let mut known_groups = known.groups.clone();
             known_groups.sort();
             known.licensed != user.licensed || known_groups != groups || !known.smtp.eq_ignore_ascii_case(&smtp)
@@ -210,7 +210,7 @@ fn observe_users(projection: &Projection, snapshot: &TenantSnapshot) -> Vec<Even
         let mut gone: Vec<_> = projection
             .users
             .iter()
-            .filter(|(key, user)| !seen.contains(*key) && (user.licensed || !user.groups.is_empty()))
+            .filter(|(key, user)| !seen.contains(key.as_str()) && (user.licensed || !user.groups.is_empty()))
             .map(|(_, user)| UserObserved {
                 upn: user.upn.clone(),
                 smtp: user.smtp.clone(),
@@ -229,7 +229,7 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
     let mut seen = BTreeSet::new();
     for device in &snapshot.managed_devices {
         seen.insert(device.id.clone());
-        let known = projection.managed.get(&device.id).filter(|known| known.enrolled);
+        let known = projection.managed.get(device.id.as_str()).filter(|known| known.enrolled);
         let id_changed = known.is_some_and(|known| {
             known.eas_device_id.as_deref().map(key_of) != device.eas_device_id.as_deref().map(key_of)
                 && device.eas_device_id.is_some()
@@ -291,7 +291,8 @@ pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
     let mut mappings: Vec<(&DeviceKey, DeviceMapped)> = Vec::new();
     for (key, device) in projection.devices.iter().filter(|(_, device)| !device.removed) {
         let Some(managed_device_id) = projection.managed_by_eas.get(key.device_id.as_str()) else { continue };
-        let Some(managed) = projection.managed.get(managed_device_id).filter(|managed| managed.enrolled) else {
+        let Some(managed) = projection.managed.get(managed_device_id.as_str()).filter(|managed| managed.enrolled)
+        else {
             continue;
         };
         if device.managed_device_id.as_deref() == Some(managed_device_id.as_str()) {

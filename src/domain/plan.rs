@@ -86,7 +86,7 @@ pub fn mailbox_devices<'a>(projection: &'a Projection, mailbox_key: &str) -> Vec
 
 /// Mailboxes whose lists are not what easgate wants, sorted; for a full sync's reconciliation.
 pub fn plan_all_mailboxes(projection: &Projection) -> Vec<PlannedCall> {
-    let mut keys: Vec<&String> = projection.mailboxes.keys().collect();
+    let mut keys: Vec<&str> = projection.mailboxes.keys().map(|key| key.as_str()).collect();
     keys.sort_unstable();
     keys.into_iter().filter_map(|key| plan_mailbox(projection, key)).collect()
 }

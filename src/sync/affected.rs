@@ -101,7 +101,7 @@ impl Affected {
     pub fn mailboxes(&self, projection: &Projection) -> Vec<String> {
         let mut mailboxes: BTreeSet<String> = self.mailboxes.clone();
         mailboxes.extend(self.keys(projection).into_iter().map(|key| key.mailbox.into_string()));
-        mailboxes.retain(|mailbox| projection.mailboxes.contains_key(mailbox));
+        mailboxes.retain(|mailbox| projection.mailboxes.contains_key(mailbox.as_str()));
         mailboxes.into_iter().collect()
     }
 }

@@ -68,7 +68,7 @@ pub fn devices(
         if device_id.is_empty() {
             return Err(ExchangeError::Protocol { detail: format!("a partnership without DeviceId: {identity}") });
         }
-        let Some(smtp) = smtp_by_identity.get(&mailbox_identity.to_lowercase()) else {
+        let Some(smtp) = smtp_by_identity.get(mailbox_identity.to_lowercase().as_str()) else {
             unknown_mailboxes.push(mailbox_identity.to_string());
             continue;
         };

@@ -80,7 +80,10 @@ impl Engine {
             .iter()
             .map(|device| PlannedCall {
                 call: CmdletCall::new("Clear-ActiveSyncDevice")
-                    .text("Identity", &device_identity(projection.mailboxes.get(&key_of(&device.mailbox)), device))
+                    .text(
+                        "Identity",
+                        &device_identity(projection.mailboxes.get(key_of(&device.mailbox).as_str()), device),
+                    )
                     .switch("Confirm", false),
                 devices: vec![DeviceRef { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() }],
             })

@@ -343,12 +343,12 @@ fn finish_running(projection: &mut Projection, at: At, run_id: uuid::Uuid) {
 }
 
 fn user_observed(projection: &mut Projection, event: UserObserved) {
-    let upn_key = key_of(&event.upn);
+    let upn_key = compact_key_of(&event.upn);
     let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp };
-    if let Some(previous) = projection.users.get(&upn_key) {
+    if let Some(previous) = projection.users.get(upn_key.as_str()) {
         projection.user_by_smtp.swap_remove(LoweredId::new(&previous.smtp).as_str());
     }
-    projection.user_by_smtp.insert(key_of(&smtp), upn_key.clone());
+    projection.user_by_smtp.insert(compact_key_of(&smtp), upn_key.to_string());
     let user = UserView { upn: event.upn, smtp, licensed: event.licensed, groups: event.groups };
     projection.users.insert(upn_key, user);
 }
@@ -356,7 +356,7 @@ fn user_observed(projection: &mut Projection, event: UserObserved) {
 fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: MailboxObserved) {
     let mailbox = match projection.mailboxes.get_mut(mailbox_key) {
         Some(mailbox) => mailbox,
-        None => projection.mailboxes.entry(mailbox_key.to_string()).or_insert_with(|| MailboxView {
+        None => projection.mailboxes.entry(mailbox_key.into()).or_insert_with(|| MailboxView {
             smtp: event.mailbox.clone(),
             identity: String::new(),
             activesync_enabled: true,
@@ -368,9 +368,9 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
     };
     if mailbox.identity != event.identity {
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
-        projection.mailbox_by_identity.swap_remove(&old_identity);
+        projection.mailbox_by_identity.swap_remove(old_identity.as_str());
         if !event.identity.is_empty() {
-            projection.mailbox_by_identity.insert(event.identity.to_lowercase(), event.mailbox.clone());
+            projection.mailbox_by_identity.insert(compact_key_of(&event.identity), event.mailbox.clone());
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
@@ -490,21 +490,21 @@ fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegister
         entra_device_id: event.entra_device_id.to_string(),
         trust_type: event.trust_type.to_string(),
     };
-    projection.registrations.insert(key_of(event.device_id), Box::new(registration));
+    projection.registrations.insert(compact_key_of(event.device_id), Box::new(registration));
     raise_by_facts(projection, at, event.device_id);
 }
 
 fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&str>) {
     let managed = match projection.managed.get_mut(event.managed_device_id) {
         Some(managed) => managed,
-        None => projection.managed.entry(event.managed_device_id.to_string()).or_default(),
+        None => projection.managed.entry(event.managed_device_id.into()).or_default(),
     };
     copy_text(&mut managed.managed_device_id, event.managed_device_id);
     copy_text(&mut managed.upn, event.upn);
     managed.enrolled = true;
     if let Some(device_id) = event.device_id {
         managed.eas_device_id = Some(device_id.to_string());
-        projection.managed_by_eas.insert(key_of(device_id), event.managed_device_id.to_string());
+        projection.managed_by_eas.insert(compact_key_of(device_id), event.managed_device_id.to_string());
         raise_by_facts(projection, at, device_id);
     }
 }
@@ -546,7 +546,7 @@ fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistere
     };
     managed.eas_activated = true;
     managed.eas_device_id = Some(event.device_id.to_string());
-    projection.managed_by_eas.insert(key_of(event.device_id), event.managed_device_id.to_string());
+    projection.managed_by_eas.insert(compact_key_of(event.device_id), event.managed_device_id.to_string());
     raise_by_facts(projection, at, event.device_id);
 }
 

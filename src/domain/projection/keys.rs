@@ -15,7 +15,7 @@ pub type DeviceMap<V> = indexmap::IndexMap<DeviceKey, V, FxBuildHasher>;
 /// An index keyed by a lowercased id, looked up by `&str`.
 pub type IdMap<V> = hashbrown::HashMap<CompactString, V, FxBuildHasher>;
 /// A table keyed by a lowercased id, in insertion order.
-pub type TextMap<V> = indexmap::IndexMap<String, V, FxBuildHasher>;
+pub type TextMap<V> = indexmap::IndexMap<CompactString, V, FxBuildHasher>;
 
 /// The entry of `key` in `map`, created empty when missing: the key is copied only then.
 pub fn entry_or_default<'m, V: Default>(map: &'m mut IdMap<V>, key: &CompactString) -> &'m mut V {

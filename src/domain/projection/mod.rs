@@ -346,7 +346,7 @@ impl Projection {
             .mailboxes
             .values()
             .filter(|mailbox| !mailbox.identity.is_empty())
-            .map(|mailbox| (mailbox.identity.to_lowercase(), mailbox.smtp.clone()))
+            .map(|mailbox| (compact_key_of(&mailbox.identity), mailbox.smtp.clone()))
             .collect();
     }
 
@@ -365,7 +365,10 @@ impl Projection {
     /// The user owning a mailbox: by SMTP address, else by UPN.
     pub fn user_for_mailbox(&self, mailbox: &str) -> Option<&UserView> {
         let key = key_of(mailbox);
-        self.user_by_smtp.get(&key).and_then(|upn| self.users.get(upn)).or_else(|| self.users.get(&key))
+        self.user_by_smtp
+            .get(key.as_str())
+            .and_then(|upn| self.users.get(upn.as_str()))
+            .or_else(|| self.users.get(key.as_str()))
     }
 
     /// The managed-device record joined (or joinable) to a partnership.
@@ -430,9 +433,9 @@ impl<'a> TenantRecords<'a> {
     /// DeviceId lowercased.
     pub fn managed_for(&self, device: &DeviceView, device_id: &str) -> Option<&'a ManagedView> {
         if let Some(managed_device_id) = &device.managed_device_id {
-            return self.managed.get(managed_device_id).map(Box::as_ref);
+            return self.managed.get(managed_device_id.as_str()).map(Box::as_ref);
         }
-        self.managed_by_eas.get(device_id).and_then(|id| self.managed.get(id)).map(Box::as_ref)
+        self.managed_by_eas.get(device_id).and_then(|id| self.managed.get(id.as_str())).map(Box::as_ref)
     }
 
     /// The Entra registration of a DeviceId (lowercased).
