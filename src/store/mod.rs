@@ -6,7 +6,8 @@
 //!
 //! Use:
 //! - start: `Store::open(dir, OpenMode::Tail)`, `latest_snapshot(PROJECTION_FORMAT)`, then fold
-//!   `for_each_event(snapshot.seq + 1, u64::MAX, ..)` (or from 1; `events_from` for an iterator);
+//!   `for_each_view(snapshot.seq + 1, u64::MAX, ..)` (each event's view, its text borrowed;
+//!   `for_each_event` for owned events, `events_from` for an iterator);
 //! - write-ahead intent: `append(vec![decision, intent])` then `flush()` (or `append_durable`)
 //!   before the cmdlet runs; many events, one flush per group;
 //! - every so often `save_snapshot(seq, PROJECTION_FORMAT, bytes)` (a file in `DATA/snapshots`, durable at once);
