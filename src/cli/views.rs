@@ -23,7 +23,7 @@ pub fn device_json(projection: &Projection, device: &DeviceView) -> Value {
         "flow_step_name": step_name(device.flow_step),
         "exchange_state": device.exchange_state.as_str(),
         "exchange_reason": device.exchange_reason.as_str(),
-        "managed_device_id": device.managed_device_id.clone().or_else(|| managed.map(|managed| managed.managed_device_id.clone())),
+        "managed_device_id": device.managed_device_id.as_deref().or_else(|| managed.map(|managed| managed.managed_device_id.as_str())),
         "compliance": projection.compliance_of(device).as_str(),
         "targeted": device.inputs.as_ref().map(|inputs| inputs.targeted).unwrap_or(false),
         "episode": device.episode,
@@ -41,8 +41,8 @@ pub fn devices_table(projection: &Projection, devices: &[&DeviceView]) -> String
             None => "-".to_string(),
         };
         table.row(vec![
-            device.mailbox.clone(),
-            device.device_id.clone(),
+            device.mailbox.to_string(),
+            device.device_id.to_string(),
             device.device_type.to_string(),
             device.access.map(|access| access.as_str()).unwrap_or("-").to_string(),
             device.reason.map(|reason| reason.as_str()).unwrap_or("-").to_string(),

@@ -41,8 +41,8 @@ pub fn observe_devices(projection: &Projection, devices: &[ObservedDevice], cove
                     || device.exchange_reason != observed.exchange_reason =>
             {
                 events.push(Event::ExchangeStateObserved(ExchangeStateObserved {
-                    mailbox: device.mailbox.clone(),
-                    device_id: device.device_id.clone(),
+                    mailbox: device.mailbox.to_string(),
+                    device_id: device.device_id.to_string(),
                     exchange_state: observed.exchange_state.clone(),
                     exchange_reason: observed.exchange_reason.clone(),
                 }));
@@ -65,7 +65,8 @@ pub fn observe_devices(projection: &Projection, devices: &[ObservedDevice], cove
         .filter(|key| !seen.contains(key))
         .filter_map(|key| {
             let device = projection.devices.get(&key).filter(|device| !device.removed)?;
-            let event = PartnershipRemoved { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() };
+            let event =
+                PartnershipRemoved { mailbox: device.mailbox.to_string(), device_id: device.device_id.to_string() };
             Some((key, event))
         })
         .collect();
@@ -304,8 +305,8 @@ pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
         };
         if same_user {
             let event = DeviceMapped {
-                mailbox: device.mailbox.clone(),
-                device_id: device.device_id.clone(),
+                mailbox: device.mailbox.to_string(),
+                device_id: device.device_id.to_string(),
                 managed_device_id: managed_device_id.clone(),
             };
             mappings.push((key, event));

@@ -30,8 +30,8 @@ pub fn plan_mailbox(projection: &Projection, mailbox_key: &str) -> Option<Planne
     for device in &devices {
         let (Some(access), Some(reason)) = (device.access, device.reason) else { continue };
         match wanted_entry(access, reason) {
-            ListEntry::Allow => want_allow.insert(key_of(&device.device_id), device.device_id.clone()),
-            ListEntry::Block => want_block.insert(key_of(&device.device_id), device.device_id.clone()),
+            ListEntry::Allow => want_allow.insert(key_of(&device.device_id), device.device_id.to_string()),
+            ListEntry::Block => want_block.insert(key_of(&device.device_id), device.device_id.to_string()),
             ListEntry::None => None,
         };
     }
@@ -51,7 +51,7 @@ pub fn plan_mailbox(projection: &Projection, mailbox_key: &str) -> Option<Planne
     let devices = devices
         .iter()
         .filter(|device| touched.contains(&key_of(&device.device_id)))
-        .map(|device| DeviceRef { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() })
+        .map(|device| DeviceRef { mailbox: device.mailbox.to_string(), device_id: device.device_id.to_string() })
         .collect();
     Some(PlannedCall { call, devices })
 }
@@ -144,6 +144,6 @@ pub fn device_identity(mailbox: Option<&MailboxView>, device: &DeviceView) -> St
         Some(mailbox) => {
             format!("{}/ExchangeActiveSyncDevices/{}\u{a7}{}", mailbox.identity, device.device_type, device.device_id)
         }
-        None => device.device_id.clone(),
+        None => device.device_id.to_string(),
     }
 }

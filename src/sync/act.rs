@@ -68,8 +68,8 @@ impl Engine {
                 || device.inputs.as_ref().is_some_and(|inputs| inputs.targeted != decision.inputs.targeted);
             if changed {
                 events.push(Event::AccessDecided(AccessDecided {
-                    mailbox: device.mailbox.clone(),
-                    device_id: device.device_id.clone(),
+                    mailbox: device.mailbox.to_string(),
+                    device_id: device.device_id.to_string(),
                     access: decision.access,
                     reason: decision.reason,
                     inputs: decision.inputs,
@@ -108,8 +108,8 @@ impl Engine {
                 _ => continue,
             };
             events.push(Event::DriftDetected(DriftDetected {
-                mailbox: device.mailbox.clone(),
-                device_id: device.device_id.clone(),
+                mailbox: device.mailbox.to_string(),
+                device_id: device.device_id.to_string(),
                 expected: expected.to_string(),
                 actual: actual.to_string(),
             }));

@@ -62,8 +62,8 @@ impl Engine {
             let to = projection
                 .user_for_mailbox(&device.mailbox)
                 .map(|user| user.smtp.clone())
-                .unwrap_or(device.mailbox.clone());
-            due.push((device.mailbox.clone(), device.device_id.clone(), to));
+                .unwrap_or_else(|| device.mailbox.to_string());
+            due.push((device.mailbox.to_string(), device.device_id.to_string(), to));
         }
         due.into_iter()
             .map(|(mailbox, device_id, to)| {

@@ -36,8 +36,8 @@ impl Engine {
             .iter()
             .map(|device| {
                 Event::WipeRequested(WipeRequested {
-                    mailbox: device.mailbox.clone(),
-                    device_id: device.device_id.clone(),
+                    mailbox: device.mailbox.to_string(),
+                    device_id: device.device_id.to_string(),
                     requested_by: requested_by.to_string(),
                 })
             })
@@ -85,7 +85,10 @@ impl Engine {
                         &device_identity(projection.mailboxes.get(key_of(&device.mailbox).as_str()), device),
                     )
                     .switch("Confirm", false),
-                devices: vec![DeviceRef { mailbox: device.mailbox.clone(), device_id: device.device_id.clone() }],
+                devices: vec![DeviceRef {
+                    mailbox: device.mailbox.to_string(),
+                    device_id: device.device_id.to_string(),
+                }],
             })
             .collect();
         if planned.is_empty() {
@@ -95,7 +98,7 @@ impl Engine {
             .iter()
             .map(|device| {
                 let requested_by = device.wipe.as_ref().map(|wipe| wipe.requested_by.clone()).unwrap_or_default();
-                (device.mailbox.clone(), device.device_id.clone(), requested_by)
+                (device.mailbox.to_string(), device.device_id.to_string(), requested_by)
             })
             .collect();
         self.act(run, planned).await?;

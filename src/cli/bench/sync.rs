@@ -99,7 +99,7 @@ async fn change_compliance(world: &mut World) -> Result<usize, CliError> {
         .current_devices()
         .into_iter()
         .filter(|device| device.access == Some(crate::domain::vocabulary::Access::Allowed))
-        .map(|device| device.device_id.clone())
+        .map(|device| device.device_id.to_string())
         .collect();
     allowed.sort();
     let count = engine.projection().devices.len() / 100;

@@ -177,7 +177,7 @@ pub(super) fn device_position(projection: &mut Projection, at: At, mailbox: &str
         let detail = format!("device {device_id} on {mailbox} was never discovered");
         note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
         let empty = projection.class_strings.share("");
-        new_device(mailbox.to_string(), device_id.to_string(), at.recorded_at_us, empty)
+        new_device(mailbox, device_id, at.recorded_at_us, empty)
     });
     projection.devices[position].last_event_seq = at.seq;
     position
@@ -235,10 +235,10 @@ fn change_owing_device(
     follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
-pub(super) fn new_device(mailbox: String, device_id: String, at_us: i64, empty: Arc<str>) -> DeviceView {
+pub(super) fn new_device(mailbox: &str, device_id: &str, at_us: i64, empty: Arc<str>) -> DeviceView {
     DeviceView {
-        mailbox,
-        device_id,
+        mailbox: mailbox.into(),
+        device_id: device_id.into(),
         device_type: empty.clone(),
         device_model: empty.clone(),
         device_os: empty.clone(),
@@ -406,7 +406,7 @@ fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscover
     let [device_type, device_model, device_os, user_agent, empty] =
         [event.device_type, event.device_model, event.device_os, event.user_agent, ""].map(|text| strings.share(text));
     let position = position_or_insert(projection, event.mailbox, event.device_id, |_| {
-        new_device(event.mailbox.to_string(), event.device_id.to_string(), at.recorded_at_us, empty)
+        new_device(event.mailbox, event.device_id, at.recorded_at_us, empty)
     });
     let device = &mut projection.devices[position];
     if device.removed {
@@ -535,7 +535,7 @@ fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>
         anomaly(projection, at, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
-    device.managed_device_id = Some(event.managed_device_id.to_string());
+    device.managed_device_id = Some(event.managed_device_id.into());
     raise_by_facts(projection, at, event.device_id);
 }
 

@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -176,8 +178,8 @@ pub struct RegistrationView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceView {
     /// Mailbox SMTP and DeviceId as first reported (display case).
-    pub mailbox: String,
-    pub device_id: String,
+    pub mailbox: CompactString,
+    pub device_id: CompactString,
     /// The device's class as Exchange reports it: a handful of distinct values over a whole
     /// organisation, so each is held once (`ClassStrings`) and shared. Serialised as strings.
     pub device_type: Arc<str>,
@@ -193,7 +195,7 @@ pub struct DeviceView {
     /// Episodes start at discovery and again whenever an allowed device is denied.
     pub episode: u32,
     pub notified_in_episode: bool,
-    pub managed_device_id: Option<String>,
+    pub managed_device_id: Option<CompactString>,
     /// The partnership was removed from Exchange.
     pub removed: bool,
     pub wipe: Option<WipeView>,
