@@ -4,7 +4,7 @@
 
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::{CmdletRequested, DeviceRef};
-use crate::domain::projection::evolve::{At, anomaly, partnership_position, touch_mailbox};
+use crate::domain::projection::evolve::{At, anomaly, mailbox_mut, partnership_position, touch_mailbox};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 
@@ -58,7 +58,7 @@ pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projectio
     // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
     for (identity, list, added, _) in list_edits(&call) {
-        if let Some(mailbox) = projection.mailboxes.get_mut(LoweredId::new(identity).as_str()) {
+        if let Some(mailbox) = mailbox_mut(projection, LoweredId::new(identity).as_str()) {
             easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
         }
     }
@@ -115,7 +115,7 @@ pub(in crate::domain::projection) fn command_finished(
     for (identity, list, added, removed) in list_edits(&pending.call) {
         let mailbox_key = LoweredId::new(identity);
         touch_mailbox(projection, mailbox_key.as_str(), at.seq);
-        let Some(mailbox) = projection.mailboxes.get_mut(mailbox_key.as_str()) else { continue };
+        let Some(mailbox) = mailbox_mut(projection, mailbox_key.as_str()) else { continue };
         let owned = easgate_list(mailbox, list);
         let released = if applied { removed } else { added };
         for id in released {

@@ -354,18 +354,24 @@ fn user_observed(projection: &mut Projection, event: UserObserved) {
 }
 
 fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: MailboxObserved) {
-    let mailbox = match projection.mailboxes.get_mut(mailbox_key) {
-        Some(mailbox) => mailbox,
-        None => projection.mailboxes.entry(mailbox_key.into()).or_insert_with(|| MailboxView {
-            smtp: event.mailbox.clone(),
-            identity: String::new(),
-            activesync_enabled: true,
-            allowed_device_ids: Vec::new(),
-            blocked_device_ids: Vec::new(),
-            easgate_allowed: Default::default(),
-            easgate_blocked: Default::default(),
-        }),
+    let position = match projection.near.mailboxes.position(&projection.mailboxes, mailbox_key) {
+        Some(position) => position,
+        None => {
+            let new = MailboxView {
+                smtp: event.mailbox.clone(),
+                identity: String::new(),
+                activesync_enabled: true,
+                allowed_device_ids: Vec::new(),
+                blocked_device_ids: Vec::new(),
+                easgate_allowed: Default::default(),
+                easgate_blocked: Default::default(),
+            };
+            let (position, _) = projection.mailboxes.insert_full(mailbox_key.into(), new);
+            projection.near.mailboxes.set(position);
+            position
+        }
     };
+    let mailbox = &mut projection.mailboxes[position];
     if mailbox.identity != event.identity {
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
         projection.mailbox_by_identity.swap_remove(old_identity.as_str());
@@ -476,6 +482,7 @@ fn raise_by_facts(projection: &mut Projection, at: At, device_id: &str) {
         managed: &projection.managed,
         managed_by_eas: &projection.managed_by_eas,
         registrations: &projection.registrations,
+        near: projection.near,
     };
     for &position in positions_with_id(&projection.devices_by_id, device_id) {
         let Some((key, device)) = projection.devices.get_index_mut(position) else { continue };
@@ -490,15 +497,18 @@ fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegister
         entra_device_id: event.entra_device_id.to_string(),
         trust_type: event.trust_type.to_string(),
     };
-    projection.registrations.insert(compact_key_of(event.device_id), Box::new(registration));
+    let (position, _) = projection.registrations.insert_full(compact_key_of(event.device_id), Box::new(registration));
+    projection.near.registrations.set(position);
     raise_by_facts(projection, at, event.device_id);
 }
 
 fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&str>) {
-    let managed = match projection.managed.get_mut(event.managed_device_id) {
-        Some(managed) => managed,
-        None => projection.managed.entry(event.managed_device_id.into()).or_default(),
+    let position = match projection.near.managed.position(&projection.managed, event.managed_device_id) {
+        Some(position) => position,
+        None => projection.managed.insert_full(event.managed_device_id.into(), Box::default()).0,
     };
+    projection.near.managed.set(position);
+    let managed = &mut projection.managed[position];
     copy_text(&mut managed.managed_device_id, event.managed_device_id);
     copy_text(&mut managed.upn, event.upn);
     managed.enrolled = true;
@@ -510,7 +520,7 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
 }
 
 fn device_unenrolled(projection: &mut Projection, at: At, event: &DeviceUnenrolled<&str>) {
-    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+    let Some(managed) = managed_mut(projection, event.managed_device_id) else {
         anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
@@ -531,7 +541,7 @@ fn device_unenrolled(projection: &mut Projection, at: At, event: &DeviceUnenroll
 }
 
 fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>) {
-    if !projection.managed.contains_key(event.managed_device_id) {
+    if managed_mut(projection, event.managed_device_id).is_none() {
         anomaly(projection, at, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
@@ -540,7 +550,7 @@ fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>
 }
 
 fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistered<&str>) {
-    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+    let Some(managed) = managed_mut(projection, event.managed_device_id) else {
         anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
@@ -551,7 +561,7 @@ fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistere
 }
 
 fn compliance_observed(projection: &mut Projection, at: At, event: &ComplianceObserved<&str>) {
-    let Some(managed) = projection.managed.get_mut(event.managed_device_id) else {
+    let Some(managed) = managed_mut(projection, event.managed_device_id) else {
         anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
@@ -634,4 +644,16 @@ fn notification_failed(projection: &mut Projection, at: At, event: &Notification
 fn copy_text(target: &mut String, text: &str) {
     target.clear();
     target.push_str(text);
+}
+
+/// The managed-device record `managed_device_id`, looked for at its table's cursor first.
+fn managed_mut<'a>(projection: &'a mut Projection, managed_device_id: &str) -> Option<&'a mut ManagedView> {
+    let position = projection.near.managed.position(&projection.managed, managed_device_id)?;
+    projection.managed.get_index_mut(position).map(|(_, managed)| managed.as_mut())
+}
+
+/// The mailbox `mailbox_key` (lowercased), looked for at its table's cursor first.
+pub(super) fn mailbox_mut<'a>(projection: &'a mut Projection, mailbox_key: &str) -> Option<&'a mut MailboxView> {
+    let position = projection.near.mailboxes.position(&projection.mailboxes, mailbox_key)?;
+    projection.mailboxes.get_index_mut(position).map(|(_, mailbox)| mailbox)
 }

@@ -39,7 +39,7 @@ use crate::domain::vocabulary::{
 };
 
 pub use class_strings::ClassStrings;
-pub use cursor::PartnershipCursor;
+pub use cursor::{PartnershipCursor, TableCursor};
 pub use evolve::{evolve, evolve_owned, fold};
 use keys::entry_or_default;
 pub use keys::{
@@ -100,6 +100,9 @@ pub struct Projection {
     /// The last partnership an event named: where the next event's is looked for first (a hint).
     #[serde(skip)]
     pub cursor: PartnershipCursor,
+    /// The same for the managed devices, the registrations and the mailboxes.
+    #[serde(skip)]
+    pub near: TenantCursors,
     /// Intents (`CmdletRequested`) without a final outcome.
     pub pending_commands: BTreeMap<Uuid, PendingCommand>,
     /// Notifications requested and not yet sent.
@@ -388,6 +391,7 @@ impl Projection {
             managed: &self.managed,
             managed_by_eas: &self.managed_by_eas,
             registrations: &self.registrations,
+            near: self.near,
         }
     }
 
@@ -428,21 +432,40 @@ pub struct TenantRecords<'a> {
     pub managed: &'a TextMap<Box<ManagedView>>,
     pub managed_by_eas: &'a TextMap<String>,
     pub registrations: &'a TextMap<Box<RegistrationView>>,
+    /// Where a lookup looks first (hints; see `cursor.rs`).
+    pub near: TenantCursors,
+}
+
+/// The tenant tables' cursors (hints, see `cursor.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TenantCursors {
+    pub managed: TableCursor,
+    pub registrations: TableCursor,
+    pub mailboxes: TableCursor,
 }
 
 impl<'a> TenantRecords<'a> {
     /// The managed-device record joined (or joinable) to a partnership; `device_id` is its
     /// DeviceId lowercased.
     pub fn managed_for(&self, device: &DeviceView, device_id: &str) -> Option<&'a ManagedView> {
+        let managed = |id: &str| {
+            let position = self.near.managed.find(self.managed, id).or_else(|| self.managed.get_index_of(id))?;
+            self.managed.get_index(position).map(|(_, managed)| managed.as_ref())
+        };
         if let Some(managed_device_id) = &device.managed_device_id {
-            return self.managed.get(managed_device_id.as_str()).map(Box::as_ref);
+            return managed(managed_device_id);
         }
-        self.managed_by_eas.get(device_id).and_then(|id| self.managed.get(id.as_str())).map(Box::as_ref)
+        self.managed_by_eas.get(device_id).and_then(|id| managed(id))
     }
 
     /// The Entra registration of a DeviceId (lowercased).
     pub fn registration_for(&self, device_id: &str) -> Option<&'a RegistrationView> {
-        self.registrations.get(device_id).map(Box::as_ref)
+        let position = self
+            .near
+            .registrations
+            .find(self.registrations, device_id)
+            .or_else(|| self.registrations.get_index_of(device_id))?;
+        self.registrations.get_index(position).map(|(_, registration)| registration.as_ref())
     }
 }
 
