@@ -87,7 +87,7 @@ fn replay_against_raw_scan(directory: &Path, name: &str) -> Result<(), CliError>
     report(name, ours, "events/s", &format!("{:.2}x raw scan", ours / raw));
     report("replay: the same read, nothing folded", unfolded, "events/s", &format!("{:.2}x raw scan", unfolded / raw));
     report("replay: raw sled scan of the same tree", raw, "records/s", "baseline");
-    Ok(())
+    crate::cli::bench::replay_budget::report_budget(&store)
 }
 
 /// Partnerships in the restart benchmark's organisation, whatever the length of its history.

@@ -7,6 +7,7 @@
 
 mod history;
 mod log;
+mod replay_budget;
 mod sync;
 
 use std::time::Duration;
