@@ -49,19 +49,6 @@ fn handed_over(store: &Store, from_seq: u64, until_seq: u64) -> (Vec<RecordedEve
     (events, result)
 }
 
-#[test]
-fn every_event_is_handed_over_in_order_as_the_checked_iterator_yields_it() {
-    let directory = tempfile::tempdir().unwrap();
-    let store = store_with(directory.path(), EVENTS);
-    for (from_seq, until_seq) in [(1, u64::MAX), (2_500, 7_777), (11_990, EVENTS), (5, 9)] {
-        let (events, result) = handed_over(&store, from_seq, until_seq);
-        let expected: Vec<RecordedEvent> =
-            store.events_range(from_seq, until_seq).unwrap().map(|event| event.unwrap()).collect();
-        assert_eq!(result.unwrap(), expected.len() as u64);
-        assert_eq!(events, expected, "{from_seq}..={until_seq}");
-    }
-}
-
 /// The events `for_each_view` hands over, each made owned again; `slow` sleeps now and then so
 /// that batches pile up and the reading thread decodes them (into compact text).
 fn handed_over_as_views(
@@ -80,13 +67,18 @@ fn handed_over_as_views(
     (events, result)
 }
 
+/// Both entry points hand over, in order, exactly the events the checked iterator yields: as
+/// events, and as views whichever thread decodes them.
 #[test]
-fn every_view_is_the_event_the_checked_iterator_yields_whichever_thread_decodes_it() {
+fn every_event_and_every_view_is_what_the_checked_iterator_yields_in_order() {
     let directory = tempfile::tempdir().unwrap();
     let store = store_with(directory.path(), EVENTS);
     for (from_seq, until_seq) in [(1, u64::MAX), (2_500, 7_777), (11_990, EVENTS), (5, 9)] {
         let expected: Vec<RecordedEvent> =
             store.events_range(from_seq, until_seq).unwrap().map(|event| event.unwrap()).collect();
+        let (events, result) = handed_over(&store, from_seq, until_seq);
+        assert_eq!(result.unwrap(), expected.len() as u64);
+        assert_eq!(events, expected, "{from_seq}..={until_seq}");
         for slow in [false, true] {
             let (events, result) = handed_over_as_views(&store, from_seq, until_seq, slow);
             assert_eq!(result.unwrap(), expected.len() as u64);

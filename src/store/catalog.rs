@@ -167,12 +167,10 @@ pub enum JsonDataError<E> {
     Field(serde_path_to_error::Error<E>),
 }
 
-/// The catalog entry of a type code. Codes are given in order from 1, so a code's entry is at
-/// its place in the catalog (looked up for every record a replay decodes); the search is for a
-/// catalog that ever skips a code.
+/// The catalog entry of a type code. Codes are given in order from 1 without a gap (tested), so
+/// a code's entry is at its place in the catalog: looked up for every record a replay decodes.
 pub fn entry(event_type: u16) -> Option<&'static CatalogEntry> {
-    let at_place = CATALOG.get(usize::from(event_type).wrapping_sub(1)).filter(|entry| entry.event_type == event_type);
-    at_place.or_else(|| CATALOG.iter().find(|entry| entry.event_type == event_type))
+    CATALOG.get(usize::from(event_type).wrapping_sub(1)).filter(|entry| entry.event_type == event_type)
 }
 
 /// The catalog entry of a type name (`type` in JSON).
@@ -361,6 +359,16 @@ mod tests {
             decode_payload(event_type::SYNC_STARTED, 2, &[]).unwrap_err(),
             CatalogError::UnsupportedVersion { event_version: 2, .. }
         ));
+    }
+
+    #[test]
+    fn each_code_is_at_its_place_so_entry_finds_it() {
+        for (index, catalog_entry) in CATALOG.iter().enumerate() {
+            assert_eq!(usize::from(catalog_entry.event_type), index + 1, "{}", catalog_entry.name);
+            assert_eq!(entry(catalog_entry.event_type).map(|found| found.name), Some(catalog_entry.name));
+        }
+        assert!(entry(0).is_none());
+        assert!(entry(CATALOG.len() as u16 + 1).is_none());
     }
 
     #[test]

@@ -31,6 +31,10 @@ impl Measurement {
     pub fn items_per_second(&self) -> f64 {
         self.items as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    pub fn nanoseconds_per_item(&self) -> f64 {
+        self.elapsed.as_nanos() as f64 / self.items.max(1) as f64
+    }
 }
 
 /// The median (by elapsed time) of several runs of the same measurement.

@@ -11,7 +11,7 @@ use crate::cli::CliError;
 use crate::cli::bench::{failed, report};
 use crate::domain::RecordedEvent;
 use crate::domain::projection::{Projection, fold};
-use crate::store::Store;
+use crate::store::{Store, StoreError, StoredRecord};
 use crate::store::measure;
 
 /// Runs of the four passes; the best of each is kept (the least disturbed by the machine).
@@ -37,7 +37,7 @@ impl ReplayBudget {
 
 /// Measures and prints the budget of replaying `store`'s whole log.
 pub fn report_budget(store: &Store) -> Result<(), CliError> {
-    let budget = measure_budget(store).map_err(failed("replay"))?;
+    let budget = measure_budget(store).map_err(|error| failed("replay")(error.to_string()))?;
     report("  one thread: sled scan", budget.scan_ns, "ns/event", "");
     report("  one thread: + checks", budget.checks_ns, "ns/event", "layout and seq (checksums and links at open)");
     report("  one thread: + decode", budget.decode_ns, "ns/event", "views, text borrowed");
@@ -48,40 +48,42 @@ pub fn report_budget(store: &Store) -> Result<(), CliError> {
     Ok(())
 }
 
-fn measure_budget(store: &Store) -> Result<ReplayBudget, String> {
+fn measure_budget(store: &Store) -> Result<ReplayBudget, StoreError> {
     // The best time of each cumulative pass, in ns per event.
     let mut best = [f64::MAX; 4];
     for _ in 0..BUDGET_RUNS {
-        let raw = measure::raw_sled_scan(store).map_err(|error| error.to_string())?;
-        let events = raw.items.max(1) as f64;
-        best[0] = best[0].min(raw.elapsed.as_nanos() as f64 / events);
-        let per_event = |started: Instant| started.elapsed().as_nanos() as f64 / events;
-
-        let started = Instant::now();
-        for record in store.records_from(1).map_err(|error| error.to_string())? {
-            std::hint::black_box(record.map_err(|error| error.to_string())?);
-        }
-        best[1] = best[1].min(per_event(started));
-
-        let started = Instant::now();
-        for record in store.records_from(1).map_err(|error| error.to_string())? {
-            let record = record.map_err(|error| error.to_string())?;
-            std::hint::black_box(record.decode_view().map_err(|error| error.to_string())?);
-        }
-        best[2] = best[2].min(per_event(started));
-
-        let started = Instant::now();
+        best[0] = best[0].min(measure::raw_sled_scan(store)?.nanoseconds_per_item());
+        best[1] = best[1].min(measure::checked_scan(store)?.nanoseconds_per_item());
+        let decoded = timed_pass(store, |record| {
+            std::hint::black_box(record.decode_view()?);
+            Ok(())
+        })?;
+        best[2] = best[2].min(decoded);
         let mut projection = Projection::default();
-        for record in store.records_from(1).map_err(|error| error.to_string())? {
-            let record = record.map_err(|error| error.to_string())?;
-            let decoded = record.decode_view().map_err(|error| error.to_string())?;
+        let folded = timed_pass(store, |record| {
+            let decoded = record.decode_view()?;
             decoded.into_view(|event: RecordedEvent<&str>| fold(&mut projection, event));
-        }
-        best[3] = best[3].min(per_event(started));
+            Ok(())
+        })?;
+        best[3] = best[3].min(folded);
         // Freed outside the timing, as the replay's own projection is.
         drop(projection);
     }
     // Stages are differences of cumulative passes; noise can make one a little negative.
     let stage = |upper: usize| (best[upper] - best[upper - 1]).max(0.0);
     Ok(ReplayBudget { scan_ns: best[0], checks_ns: stage(1), decode_ns: stage(2), fold_ns: stage(3) })
+}
+
+/// Reads every checked record through `each`, on this thread; returns ns per record.
+fn timed_pass(
+    store: &Store,
+    mut each: impl FnMut(&StoredRecord) -> Result<(), StoreError>,
+) -> Result<f64, StoreError> {
+    let started = Instant::now();
+    let mut records = 0u64;
+    for record in store.records_from(1)? {
+        each(&record?)?;
+        records += 1;
+    }
+    Ok(started.elapsed().as_nanos() as f64 / records.max(1) as f64)
 }
