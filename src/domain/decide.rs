@@ -73,7 +73,7 @@ pub fn decide(context: &DecisionContext<'_>) -> Decision {
         policy_revision: context.policy.map(|policy| policy.revision).unwrap_or(0),
         admin_entry: context.admin_entry,
         exchange_rules_give: Some(rules_give),
-        managed_device_id: managed.map(|managed| managed.managed_device_id.clone()),
+        managed_device_id: managed.map(|managed| managed.managed_device_id.to_string()),
     };
     if let Err(reason) = targeting(context.policy, context.user) {
         return Decision { access: Access::Exempt, reason, inputs };

@@ -268,7 +268,7 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
         projection
             .managed
             .values()
-            .filter(|known| known.enrolled && !seen.contains(&known.managed_device_id))
+            .filter(|known| known.enrolled && !seen.contains(known.managed_device_id.as_str()))
             .map(|known| known.managed_device_id.as_str())
             .collect()
     } else {
@@ -279,8 +279,8 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
         let Some(known) = projection.managed.get(managed_device_id).filter(|known| known.enrolled) else { continue };
         events.push(Event::DeviceUnenrolled(DeviceUnenrolled {
             managed_device_id: managed_device_id.to_string(),
-            upn: known.upn.clone(),
-            device_id: known.eas_device_id.clone(),
+            upn: known.upn.to_string(),
+            device_id: known.eas_device_id.as_deref().map(str::to_string),
         }));
     }
     events
@@ -307,7 +307,7 @@ pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
             let event = DeviceMapped {
                 mailbox: device.mailbox.to_string(),
                 device_id: device.device_id.to_string(),
-                managed_device_id: managed_device_id.clone(),
+                managed_device_id: managed_device_id.to_string(),
             };
             mappings.push((key, event));
         }

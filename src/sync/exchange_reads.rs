@@ -53,7 +53,7 @@ pub fn mailboxes(output: &CmdletOutput) -> Result<Vec<ObservedMailbox>, Exchange
 /// addresses; a partnership of an unknown mailbox is returned in the second list by Identity.
 pub fn devices(
     output: &CmdletOutput,
-    smtp_by_identity: &crate::domain::projection::TextMap<String>,
+    smtp_by_identity: &crate::domain::projection::TextMap<compact_str::CompactString>,
 ) -> Result<(Vec<ObservedDevice>, Vec<String>), ExchangeError> {
     let mut observed = Vec::new();
     let mut unknown_mailboxes = Vec::new();
@@ -73,7 +73,7 @@ pub fn devices(
             continue;
         };
         observed.push(ObservedDevice {
-            mailbox: smtp.clone(),
+            mailbox: smtp.to_string(),
             device_id,
             device_type: text(object, "DeviceType"),
             device_model: text(object, "DeviceModel"),

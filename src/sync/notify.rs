@@ -27,7 +27,7 @@ impl Engine {
             .pending_notifications
             .values()
             .take(NOTIFICATIONS_PER_SYNC_MAX)
-            .cloned()
+            .map(|pending| (**pending).clone())
             .collect();
         if !pending.is_empty() {
             self.strike_if_due().map_err(PhaseError::Engine)?;
@@ -85,15 +85,15 @@ impl Engine {
                     run.counts.notifications += 1;
                     Event::NotificationSent(NotificationSent {
                         notification_id: notification.notification_id,
-                        mailbox: notification.mailbox.clone(),
-                        device_id: notification.device_id.clone(),
-                        to: notification.to.clone(),
+                        mailbox: notification.mailbox.to_string(),
+                        device_id: notification.device_id.to_string(),
+                        to: notification.to.to_string(),
                     })
                 }
                 Err(error) => Event::NotificationFailed(NotificationFailed {
                     notification_id: notification.notification_id,
-                    mailbox: notification.mailbox.clone(),
-                    device_id: notification.device_id.clone(),
+                    mailbox: notification.mailbox.to_string(),
+                    device_id: notification.device_id.to_string(),
                     error: error.to_string(),
                     retryable: error.is_retryable(),
                 }),
@@ -118,8 +118,8 @@ fn mail_for(projection: &Projection, notification: &PendingNotification, enrollm
     let text =
         |pick: fn(&crate::domain::projection::DeviceView) -> &str| device.map(pick).unwrap_or_default().to_string();
     let details = NotificationDetails {
-        mailbox: notification.mailbox.clone(),
-        device_id: notification.device_id.clone(),
+        mailbox: notification.mailbox.to_string(),
+        device_id: notification.device_id.to_string(),
         device_type: text(|device| &device.device_type),
         device_model: text(|device| &device.device_model),
         device_os: text(|device| &device.device_os),

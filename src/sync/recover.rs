@@ -17,8 +17,14 @@ pub const RECONCILED_PER_PASS_MAX: usize = 100_000;
 
 impl Engine {
     pub(crate) async fn reconcile_pending(&mut self, correlation: uuid::Uuid) -> Result<(), PhaseError> {
-        let pending: Vec<PendingCommand> =
-            self.journal.projection().pending_commands.values().take(RECONCILED_PER_PASS_MAX).cloned().collect();
+        let pending: Vec<PendingCommand> = self
+            .journal
+            .projection()
+            .pending_commands
+            .values()
+            .take(RECONCILED_PER_PASS_MAX)
+            .map(|pending| (**pending).clone())
+            .collect();
         let mut run = Run::new(correlation, crate::domain::vocabulary::SyncKind::Quick);
         for command in pending {
             let (applied, observed) = self.read_back_effect(&mut run, &command.call).await?;

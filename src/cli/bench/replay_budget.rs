@@ -11,8 +11,8 @@ use crate::cli::CliError;
 use crate::cli::bench::{failed, report};
 use crate::domain::RecordedEvent;
 use crate::domain::projection::{Projection, fold};
-use crate::store::{Store, StoreError, StoredRecord};
 use crate::store::measure;
+use crate::store::{Store, StoreError, StoredRecord};
 
 /// Runs of the four passes; the best of each is kept (the least disturbed by the machine).
 const BUDGET_RUNS: usize = 3;
@@ -75,10 +75,7 @@ fn measure_budget(store: &Store) -> Result<ReplayBudget, StoreError> {
 }
 
 /// Reads every checked record through `each`, on this thread; returns ns per record.
-fn timed_pass(
-    store: &Store,
-    mut each: impl FnMut(&StoredRecord) -> Result<(), StoreError>,
-) -> Result<f64, StoreError> {
+fn timed_pass(store: &Store, mut each: impl FnMut(&StoredRecord) -> Result<(), StoreError>) -> Result<f64, StoreError> {
     let started = Instant::now();
     let mut records = 0u64;
     for record in store.records_from(1)? {

@@ -12,15 +12,29 @@ use rustc_hash::FxHashSet;
 /// user agents) new values are still correct, only not shared.
 pub const CLASS_STRINGS_MAX: usize = 65_536;
 
+/// The four class fields of a device: each remembers the last string shared for it.
+#[derive(Debug, Clone, Copy)]
+pub enum ClassField {
+    Type,
+    Model,
+    Os,
+    UserAgent,
+}
+
 #[derive(Debug, Clone)]
 pub struct ClassStrings {
     strings: FxHashSet<Arc<str>>,
     empty: Arc<str>,
+    /// The last string shared for each field: the devices of a phone fleet come in runs of one
+    /// model, so the next device's string is nearly always it (compared, not hashed).
+    recent: [Arc<str>; 4],
 }
 
 impl Default for ClassStrings {
     fn default() -> ClassStrings {
-        ClassStrings { strings: FxHashSet::default(), empty: Arc::from("") }
+        let empty: Arc<str> = Arc::from("");
+        let recent = [empty.clone(), empty.clone(), empty.clone(), empty.clone()];
+        ClassStrings { strings: FxHashSet::default(), empty, recent }
     }
 }
 
@@ -48,6 +62,17 @@ impl ClassStrings {
     }
 
     /// Replaces `field` with the shared copy of its text (after a snapshot is decoded).
+    /// `share` for one of a device's class fields: the field's last string when it is the same.
+    pub fn share_as(&mut self, field: ClassField, text: &str) -> Arc<str> {
+        let recent = &mut self.recent[field as usize];
+        if **recent == *text {
+            return recent.clone();
+        }
+        let shared = self.share(text);
+        self.recent[field as usize] = shared.clone();
+        shared
+    }
+
     pub fn reshare(&mut self, field: &mut Arc<str>) {
         let shared = self.share(field);
         *field = shared;
@@ -77,6 +102,11 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &strings.share("iPhone16,1")));
         assert_eq!(strings.len(), 2);
         assert!(Arc::ptr_eq(&strings.share(""), &strings.share("")));
+        let model = strings.share_as(ClassField::Model, "iPhone15,2");
+        assert!(Arc::ptr_eq(&model, &first), "the field's string is the shared one");
+        assert!(Arc::ptr_eq(&strings.share_as(ClassField::Model, "iPhone15,2"), &first));
+        assert_eq!(&*strings.share_as(ClassField::Model, "iPhone16,1"), "iPhone16,1");
+        assert!(Arc::ptr_eq(&strings.share_as(ClassField::Type, "iPhone15,2"), &first));
     }
 
     #[test]

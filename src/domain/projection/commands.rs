@@ -59,7 +59,7 @@ pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projectio
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
     for (identity, list, added, _) in list_edits(&call) {
         if let Some(mailbox) = mailbox_mut(projection, LoweredId::new(identity).as_str()) {
-            easgate_list(mailbox, list).extend(added.iter().map(|id| key_of(id)));
+            easgate_list(mailbox, list).extend(added.iter().map(|id| compact_key_of(id)));
         }
     }
     if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
@@ -74,7 +74,7 @@ pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projectio
         requested_seq: at.seq,
         in_doubt: false,
     };
-    projection.pending_commands.insert(event.command_id, pending);
+    projection.pending_commands.insert(id_key(event.command_id), Box::new(pending));
 }
 
 /// Marks the partnerships a command acts for as touched by the event at `seq` (its intent or
@@ -101,13 +101,13 @@ pub(in crate::domain::projection) fn command_finished(
     outcome: Outcome,
 ) {
     // One search: nearly every outcome is final, and the rare one in doubt goes back.
-    let Some(mut pending) = projection.pending_commands.remove(&command_id) else {
+    let Some(mut pending) = projection.pending_commands.remove(&id_key(command_id)) else {
         anomaly(projection, at, format!("outcome of unknown command {command_id}"));
         return;
     };
     if let Outcome::InDoubt = outcome {
         pending.in_doubt = true;
-        projection.pending_commands.insert(command_id, pending);
+        projection.pending_commands.insert(id_key(command_id), pending);
         return;
     }
     stamp_devices(projection, &pending.devices, at.seq);

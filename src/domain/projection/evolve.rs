@@ -9,6 +9,12 @@ use crate::domain::projection::commands::{Outcome, cmdlet_requested, command_fin
 use crate::domain::projection::flow::{self, TenantFacts};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::{Access, ExchangeReason, ExchangeState};
+use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+use std::hash::BuildHasher;
+
+use compact_str::CompactString;
+
+use crate::domain::projection::class_strings::ClassField;
 
 /// Folds `recorded` into `projection`: its view, with the payloads that have no borrowed form
 /// cloned. `evolve_owned` moves them instead; `fold` takes a view made elsewhere (a record's bytes).
@@ -173,41 +179,53 @@ pub(super) fn device_mut<'a>(
 
 /// `device_mut` as the device's position in the table.
 pub(super) fn device_position(projection: &mut Projection, at: At, mailbox: &str, device_id: &str) -> usize {
-    let position = position_or_insert(projection, mailbox, device_id, |projection| {
-        let detail = format!("device {device_id} on {mailbox} was never discovered");
-        note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
-        let empty = projection.class_strings.share("");
-        new_device(mailbox, device_id, at.recorded_at_us, empty)
+    let (position, inserted) = position_or_insert(projection, mailbox, device_id, |class_strings| {
+        new_device(mailbox, device_id, at.recorded_at_us, ClassOf::unknown(class_strings))
     });
+    if inserted {
+        anomaly(projection, at, format!("device {device_id} on {mailbox} was never discovered"));
+    }
     projection.devices[position].last_event_seq = at.seq;
     position
 }
 
 /// The position of the partnership (`mailbox`, `device_id`, as the event spells them) in the
-/// table, looked for at the cursor first; when it is missing, `new` makes it, and it is added
-/// and indexed. Partnerships are never deleted, only marked removed. The cursor moves to it.
+/// table, looked for at the cursor first, and whether it was inserted: when it is missing, `new`
+/// makes it, and it is added and indexed. Partnerships are never deleted, only marked removed.
+/// The cursor moves to it.
 fn position_or_insert(
     projection: &mut Projection,
     mailbox: &str,
     device_id: &str,
-    new: impl FnOnce(&mut Projection) -> DeviceView,
-) -> usize {
+    new: impl FnOnce(&mut ClassStrings) -> DeviceView,
+) -> (usize, bool) {
     if let Some(position) = projection.cursor.find(&projection.devices, mailbox, device_id) {
         projection.cursor.set(position);
-        return position;
+        return (position, false);
     }
-    let key = LoweredDeviceKey::new(mailbox, device_id);
-    let position = match projection.devices.get_index_of(&key.as_ref()) {
-        Some(position) => position,
-        None => {
-            let device = new(projection);
-            let (position, _) = projection.devices.insert_full(DeviceKey::from(&key.as_ref()), Box::new(device));
-            index_device(projection, position);
-            position
+    // One hash and one probe, whether the partnership is known or new (most replays insert
+    // every partnership once, so the probe that finds it missing is the one that inserts it).
+    let lowered = LoweredDeviceKey::new(mailbox, device_id);
+    let key = lowered.as_ref();
+    let hash = projection.devices.hasher().hash_one(key);
+    let (position, inserted) = match projection
+        .devices
+        .raw_entry_mut_v1()
+        .from_hash(hash, |held| hashbrown::Equivalent::equivalent(&key, held))
+    {
+        RawEntryMut::Occupied(entry) => (entry.index(), false),
+        RawEntryMut::Vacant(entry) => {
+            let device = Box::new(new(&mut projection.class_strings));
+            let position = entry.index();
+            entry.insert_hashed_nocheck(hash, DeviceKey::from(&key), device);
+            (position, true)
         }
     };
+    if inserted {
+        index_device(projection, position);
+    }
     projection.cursor.set(position);
-    position
+    (position, inserted)
 }
 
 /// The position of the partnership (`mailbox`, `device_id`, as an event spells them), if it was
@@ -235,14 +253,39 @@ fn change_owing_device(
     follow_owed(&mut projection.owed_notifications, position, owed);
 }
 
-pub(super) fn new_device(mailbox: &str, device_id: &str, at_us: i64, empty: Arc<str>) -> DeviceView {
+/// A device's class as Exchange reports it, each string shared (`ClassStrings`).
+pub(super) struct ClassOf {
+    pub device_type: Arc<str>,
+    pub device_model: Arc<str>,
+    pub device_os: Arc<str>,
+    pub user_agent: Arc<str>,
+}
+
+impl ClassOf {
+    /// The class of a device only an anomaly named: nothing known.
+    pub fn unknown(class_strings: &mut ClassStrings) -> ClassOf {
+        let empty = class_strings.share("");
+        ClassOf { device_type: empty.clone(), device_model: empty.clone(), device_os: empty.clone(), user_agent: empty }
+    }
+
+    fn of(class_strings: &mut ClassStrings, event: &DeviceDiscovered<&str>) -> ClassOf {
+        ClassOf {
+            device_type: class_strings.share_as(ClassField::Type, event.device_type),
+            device_model: class_strings.share_as(ClassField::Model, event.device_model),
+            device_os: class_strings.share_as(ClassField::Os, event.device_os),
+            user_agent: class_strings.share_as(ClassField::UserAgent, event.user_agent),
+        }
+    }
+}
+
+pub(super) fn new_device(mailbox: &str, device_id: &str, at_us: i64, class: ClassOf) -> DeviceView {
     DeviceView {
         mailbox: mailbox.into(),
         device_id: device_id.into(),
-        device_type: empty.clone(),
-        device_model: empty.clone(),
-        device_os: empty.clone(),
-        user_agent: empty,
+        device_type: class.device_type,
+        device_model: class.device_model,
+        device_os: class.device_os,
+        user_agent: class.user_agent,
         exchange_state: ExchangeState::Unknown,
         exchange_reason: Default::default(),
         access: None,
@@ -348,7 +391,7 @@ fn user_observed(projection: &mut Projection, event: UserObserved) {
     if let Some(previous) = projection.users.get(upn_key.as_str()) {
         projection.user_by_smtp.swap_remove(LoweredId::new(&previous.smtp).as_str());
     }
-    projection.user_by_smtp.insert(compact_key_of(&smtp), upn_key.to_string());
+    projection.user_by_smtp.insert(compact_key_of(&smtp), upn_key.clone());
     let user = UserView { upn: event.upn, smtp, licensed: event.licensed, groups: event.groups };
     projection.users.insert(upn_key, user);
 }
@@ -376,7 +419,7 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
         projection.mailbox_by_identity.swap_remove(old_identity.as_str());
         if !event.identity.is_empty() {
-            projection.mailbox_by_identity.insert(compact_key_of(&event.identity), event.mailbox.clone());
+            projection.mailbox_by_identity.insert(compact_key_of(&event.identity), event.mailbox.as_str().into());
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
@@ -406,14 +449,15 @@ fn organization_observed(projection: &mut Projection, event: OrganizationObserve
 }
 
 /// Folds a discovery: the partnership's strings are copied only when it is new; its class
-/// strings are shared.
+/// strings are shared, and a new device is made with them.
 fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscovered<&str>) {
-    let strings = &mut projection.class_strings;
-    let [device_type, device_model, device_os, user_agent, empty] =
-        [event.device_type, event.device_model, event.device_os, event.user_agent, ""].map(|text| strings.share(text));
-    let position = position_or_insert(projection, event.mailbox, event.device_id, |_| {
-        new_device(event.mailbox, event.device_id, at.recorded_at_us, empty)
+    let mut class = None;
+    let (position, inserted) = position_or_insert(projection, event.mailbox, event.device_id, |class_strings| {
+        new_device(event.mailbox, event.device_id, at.recorded_at_us, ClassOf::of(class_strings, event))
     });
+    if !inserted {
+        class = Some(ClassOf::of(&mut projection.class_strings, event));
+    }
     let device = &mut projection.devices[position];
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the
@@ -427,10 +471,12 @@ fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscover
         device.access = None;
         device.reason = None;
     }
-    device.device_type = device_type;
-    device.device_model = device_model;
-    device.device_os = device_os;
-    device.user_agent = user_agent;
+    if let Some(class) = class {
+        device.device_type = class.device_type;
+        device.device_model = class.device_model;
+        device.device_os = class.device_os;
+        device.user_agent = class.user_agent;
+    }
     device.exchange_state.clone_from(&event.exchange_state);
     device.exchange_reason.clone_from(&event.exchange_reason);
     device.last_event_seq = at.seq;
@@ -509,12 +555,16 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
     };
     projection.near.managed.set(position);
     let managed = &mut projection.managed[position];
-    copy_text(&mut managed.managed_device_id, event.managed_device_id);
-    copy_text(&mut managed.upn, event.upn);
+    if managed.managed_device_id != event.managed_device_id {
+        managed.managed_device_id = event.managed_device_id.into();
+    }
+    if managed.upn != event.upn {
+        managed.upn = event.upn.into();
+    }
     managed.enrolled = true;
     if let Some(device_id) = event.device_id {
-        managed.eas_device_id = Some(device_id.to_string());
-        projection.managed_by_eas.insert(compact_key_of(device_id), event.managed_device_id.to_string());
+        managed.eas_device_id = Some(device_id.into());
+        projection.managed_by_eas.insert(compact_key_of(device_id), event.managed_device_id.into());
         raise_by_facts(projection, at, device_id);
     }
 }
@@ -526,7 +576,7 @@ fn device_unenrolled(projection: &mut Projection, at: At, event: &DeviceUnenroll
     };
     managed.enrolled = false;
     managed.eas_activated = false;
-    let device_id = event.device_id.map(str::to_string).or_else(|| managed.eas_device_id.clone());
+    let device_id = event.device_id.map(CompactString::from).or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
         for &position in positions_with_id(&projection.devices_by_id, &device_id) {
             if let Some((_, device)) = projection.devices.get_index_mut(position) {
@@ -555,8 +605,8 @@ fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistere
         return;
     };
     managed.eas_activated = true;
-    managed.eas_device_id = Some(event.device_id.to_string());
-    projection.managed_by_eas.insert(compact_key_of(event.device_id), event.managed_device_id.to_string());
+    managed.eas_device_id = Some(event.device_id.into());
+    projection.managed_by_eas.insert(compact_key_of(event.device_id), event.managed_device_id.into());
     raise_by_facts(projection, at, event.device_id);
 }
 
@@ -608,17 +658,17 @@ fn notification_requested(projection: &mut Projection, at: At, event: &Notificat
     change_owing_device(projection, at, event.mailbox, event.device_id, |device| device.notified_in_episode = true);
     let pending = PendingNotification {
         notification_id: event.notification_id,
-        mailbox: event.mailbox.to_string(),
-        device_id: event.device_id.to_string(),
-        to: event.to.to_string(),
+        mailbox: event.mailbox.into(),
+        device_id: event.device_id.into(),
+        to: event.to.into(),
         attempts: 0,
         last_error: String::new(),
     };
-    projection.pending_notifications.insert(event.notification_id, pending);
+    projection.pending_notifications.insert(id_key(event.notification_id), Box::new(pending));
 }
 
 fn notification_sent(projection: &mut Projection, at: At, event: &NotificationSent<&str>) {
-    if projection.pending_notifications.remove(&event.notification_id).is_none() {
+    if projection.pending_notifications.remove(&id_key(event.notification_id)).is_none() {
         anomaly(projection, at, format!("unknown notification {}", event.notification_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
@@ -629,14 +679,14 @@ fn notification_sent(projection: &mut Projection, at: At, event: &NotificationSe
 
 fn notification_failed(projection: &mut Projection, at: At, event: &NotificationFailed<&str>) {
     device_mut(projection, at, event.mailbox, event.device_id);
-    let Some(pending) = projection.pending_notifications.get_mut(&event.notification_id) else {
+    let Some(pending) = projection.pending_notifications.get_mut(&id_key(event.notification_id)) else {
         anomaly(projection, at, format!("unknown notification {}", event.notification_id));
         return;
     };
     pending.attempts += 1;
     copy_text(&mut pending.last_error, event.error);
     if !event.retryable {
-        projection.pending_notifications.remove(&event.notification_id);
+        projection.pending_notifications.remove(&id_key(event.notification_id));
     }
 }
 

@@ -65,14 +65,14 @@ pub struct Projection {
     /// Key: lowercased UPN.
     pub users: TextMap<UserView>,
     /// Lowercased SMTP address -> lowercased UPN.
-    pub user_by_smtp: TextMap<String>,
+    pub user_by_smtp: TextMap<CompactString>,
     /// Key: lowercased primary SMTP address.
     pub mailboxes: TextMap<MailboxView>,
     pub organization: Option<OrganizationView>,
     /// Key: managed device id.
     pub managed: TextMap<Box<ManagedView>>,
     /// Lowercased EAS DeviceId -> managed device id.
-    pub managed_by_eas: TextMap<String>,
+    pub managed_by_eas: TextMap<CompactString>,
     /// Key: lowercased EAS DeviceId.
     pub registrations: TextMap<Box<RegistrationView>>,
     /// In the order partnerships were first seen. They are never deleted (only marked removed),
@@ -89,7 +89,7 @@ pub struct Projection {
     pub devices_by_mailbox: IdMap<Positions>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
-    pub mailbox_by_identity: TextMap<String>,
+    pub mailbox_by_identity: TextMap<CompactString>,
     /// The positions of the partnerships whose user is owed the notification mail of this
     /// episode (derived). A bit a partnership: it follows most events of a replay.
     #[serde(skip)]
@@ -103,10 +103,12 @@ pub struct Projection {
     /// The same for the managed devices, the registrations and the mailboxes.
     #[serde(skip)]
     pub near: TenantCursors,
-    /// Intents (`CmdletRequested`) without a final outcome.
-    pub pending_commands: BTreeMap<Uuid, PendingCommand>,
-    /// Notifications requested and not yet sent.
-    pub pending_notifications: BTreeMap<Uuid, PendingNotification>,
+    /// Intents (`CmdletRequested`) without a final outcome, by `id_key` of the command id (in
+    /// the order they were requested: ids are version 7). Boxed, as below: a tree node moves its
+    /// values when it fills or empties, and a pointer is cheaper to move than a command.
+    pub pending_commands: BTreeMap<u128, Box<PendingCommand>>,
+    /// Notifications requested and not yet sent, by `id_key` of the notification id.
+    pub pending_notifications: BTreeMap<u128, Box<PendingNotification>>,
     pub syncs: SyncHistory,
     /// The last event that may change every decision (the policy, the organisation's rules).
     pub rules_seq: u64,
@@ -162,10 +164,10 @@ pub struct OrganizationView {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ManagedView {
-    pub managed_device_id: String,
-    pub upn: String,
+    pub managed_device_id: CompactString,
+    pub upn: CompactString,
     /// As reported (display case).
-    pub eas_device_id: Option<String>,
+    pub eas_device_id: Option<CompactString>,
     pub enrolled: bool,
     pub eas_activated: bool,
     pub compliance: Compliance,
@@ -231,9 +233,9 @@ pub struct PendingCommand {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingNotification {
     pub notification_id: Uuid,
-    pub mailbox: String,
-    pub device_id: String,
-    pub to: String,
+    pub mailbox: CompactString,
+    pub device_id: CompactString,
+    pub to: CompactString,
     pub attempts: u32,
     pub last_error: String,
 }
@@ -271,6 +273,12 @@ pub struct Anomaly {
     pub seq: u64,
     pub event_type: String,
     pub detail: String,
+}
+
+/// The key of an intent or a notification in its pending map: its id as one number, in the id's
+/// byte order (one comparison, where the 16 bytes compare one by one).
+pub fn id_key(id: Uuid) -> u128 {
+    id.as_u128()
 }
 
 /// The positions in `devices` of the partnerships with a DeviceId, from the index alone, so that
@@ -351,7 +359,7 @@ impl Projection {
             .mailboxes
             .values()
             .filter(|mailbox| !mailbox.identity.is_empty())
-            .map(|mailbox| (compact_key_of(&mailbox.identity), mailbox.smtp.clone()))
+            .map(|mailbox| (compact_key_of(&mailbox.identity), CompactString::from(mailbox.smtp.as_str())))
             .collect();
     }
 
@@ -430,7 +438,7 @@ impl Projection {
 #[derive(Clone, Copy)]
 pub struct TenantRecords<'a> {
     pub managed: &'a TextMap<Box<ManagedView>>,
-    pub managed_by_eas: &'a TextMap<String>,
+    pub managed_by_eas: &'a TextMap<CompactString>,
     pub registrations: &'a TextMap<Box<RegistrationView>>,
     /// Where a lookup looks first (hints; see `cursor.rs`).
     pub near: TenantCursors,

@@ -1,16 +1,18 @@
 //! `SmallSet`: a set of strings kept as a sorted vector. A mailbox's easgate-owned list entries
 //! are one or two ids, and a `BTreeSet` spends a 288-byte node on each non-empty set: over
-//! 50,000 mailboxes that was more memory than every mailbox's other fields together.
+//! 50,000 mailboxes that was more memory than every mailbox's other fields together. One entry
+//! is held inline, as compact text (inline up to 24 bytes): the usual set allocates nothing.
 //! Serialised as a sequence, in order, exactly as the `BTreeSet` it replaces (snapshots keep
 //! their shape).
 //!
 //! Invariant: the entries are sorted and distinct.
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Vec<String>")]
-pub struct SmallSet(Vec<String>);
+#[serde(from = "Vec<CompactString>")]
+pub struct SmallSet(smallvec::SmallVec<[CompactString; 1]>);
 
 impl SmallSet {
     pub fn contains(&self, entry: &str) -> bool {
@@ -18,12 +20,12 @@ impl SmallSet {
     }
 
     /// Adds `entry`; false when it was there already.
-    pub fn insert(&mut self, entry: String) -> bool {
-        match self.position(&entry) {
+    pub fn insert(&mut self, entry: impl Into<CompactString> + AsRef<str>) -> bool {
+        match self.position(entry.as_ref()) {
             Ok(_) => false,
             Err(position) => {
                 self.0.reserve_exact(1);
-                self.0.insert(position, entry);
+                self.0.insert(position, entry.into());
                 true
             }
         }
@@ -40,8 +42,8 @@ impl SmallSet {
         }
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &String> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(CompactString::as_str)
     }
 
     fn position(&self, entry: &str) -> Result<usize, usize> {
@@ -49,8 +51,8 @@ impl SmallSet {
     }
 }
 
-impl Extend<String> for SmallSet {
-    fn extend<I: IntoIterator<Item = String>>(&mut self, entries: I) {
+impl<T: Into<CompactString> + AsRef<str>> Extend<T> for SmallSet {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, entries: I) {
         for entry in entries {
             self.insert(entry);
         }
@@ -59,12 +61,11 @@ impl Extend<String> for SmallSet {
 
 /// From any sequence (a snapshot written from a `BTreeSet` is sorted already; anything else is
 /// put in order, so the invariant holds whatever was read).
-impl From<Vec<String>> for SmallSet {
-    fn from(mut entries: Vec<String>) -> SmallSet {
+impl From<Vec<CompactString>> for SmallSet {
+    fn from(mut entries: Vec<CompactString>) -> SmallSet {
         entries.sort_unstable();
         entries.dedup();
-        entries.shrink_to_fit();
-        SmallSet(entries)
+        SmallSet(entries.into_iter().collect())
     }
 }
 
@@ -84,7 +85,7 @@ mod tests {
             } else {
                 assert_eq!(small.remove(entry), btree.remove(entry));
             }
-            assert_eq!(small.iter().collect::<Vec<_>>(), btree.iter().collect::<Vec<_>>());
+            assert_eq!(small.iter().collect::<Vec<_>>(), btree.iter().map(String::as_str).collect::<Vec<_>>());
             assert_eq!(small.contains("b"), btree.contains("b"));
         }
         let small_bytes = postcard::to_allocvec(&small).unwrap();
@@ -97,7 +98,7 @@ mod tests {
     #[test]
     fn an_unsorted_sequence_is_put_in_order() {
         let set: SmallSet = serde_json::from_str(r#"["c","a","c","b"]"#).unwrap();
-        assert_eq!(set.iter().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert!(set.contains("c") && !set.contains("d"));
     }
 }
