@@ -14,7 +14,7 @@ use crate::sync::journal::{EventLog, LogError};
 /// changes shape: snapshots are never upcast, a snapshot of another format is rebuilt.
 /// 2: the partnership table keeps the order partnerships were first seen in (its indexes hold
 /// positions), where format 1 wrote it in hash order.
-/// 3: pending intents and mails are keyed by their id as a number (`projection::id_key`).
+/// 3: pending intents and mails are hash maps keyed by their id as a number (`projection::id_key`).
 pub const PROJECTION_FORMAT: u32 = 3;
 
 /// The id stored with snapshots: the format and easgate's version, because a new version may

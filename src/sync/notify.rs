@@ -24,10 +24,10 @@ impl Engine {
         let pending: Vec<PendingNotification> = self
             .journal
             .projection()
-            .pending_notifications
-            .values()
+            .pending_notifications_oldest_first()
+            .into_iter()
             .take(NOTIFICATIONS_PER_SYNC_MAX)
-            .map(|pending| (**pending).clone())
+            .cloned()
             .collect();
         if !pending.is_empty() {
             self.strike_if_due().map_err(PhaseError::Engine)?;

@@ -20,10 +20,10 @@ impl Engine {
         let pending: Vec<PendingCommand> = self
             .journal
             .projection()
-            .pending_commands
-            .values()
+            .pending_commands_oldest_first()
+            .into_iter()
             .take(RECONCILED_PER_PASS_MAX)
-            .map(|pending| (**pending).clone())
+            .cloned()
             .collect();
         let mut run = Run::new(correlation, crate::domain::vocabulary::SyncKind::Quick);
         for command in pending {

@@ -101,7 +101,7 @@ pub(in crate::domain::projection) fn command_finished(
     outcome: Outcome,
 ) {
     // One search: nearly every outcome is final, and the rare one in doubt goes back.
-    let Some(mut pending) = projection.pending_commands.remove(&id_key(command_id)) else {
+    let Some(mut pending) = projection.pending_commands.swap_remove(&id_key(command_id)) else {
         anomaly(projection, at, format!("outcome of unknown command {command_id}"));
         return;
     };

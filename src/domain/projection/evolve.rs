@@ -668,7 +668,7 @@ fn notification_requested(projection: &mut Projection, at: At, event: &Notificat
 }
 
 fn notification_sent(projection: &mut Projection, at: At, event: &NotificationSent<&str>) {
-    if projection.pending_notifications.remove(&id_key(event.notification_id)).is_none() {
+    if projection.pending_notifications.swap_remove(&id_key(event.notification_id)).is_none() {
         anomaly(projection, at, format!("unknown notification {}", event.notification_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
@@ -686,7 +686,7 @@ fn notification_failed(projection: &mut Projection, at: At, event: &Notification
     pending.attempts += 1;
     copy_text(&mut pending.last_error, event.error);
     if !event.retryable {
-        projection.pending_notifications.remove(&id_key(event.notification_id));
+        projection.pending_notifications.swap_remove(&id_key(event.notification_id));
     }
 }
 

@@ -103,12 +103,13 @@ pub struct Projection {
     /// The same for the managed devices, the registrations and the mailboxes.
     #[serde(skip)]
     pub near: TenantCursors,
-    /// Intents (`CmdletRequested`) without a final outcome, by `id_key` of the command id (in
-    /// the order they were requested: ids are version 7). Boxed, as below: a tree node moves its
-    /// values when it fills or empties, and a pointer is cheaper to move than a command.
-    pub pending_commands: BTreeMap<u128, Box<PendingCommand>>,
-    /// Notifications requested and not yet sent, by `id_key` of the notification id.
-    pub pending_notifications: BTreeMap<u128, Box<PendingNotification>>,
+    /// Intents (`CmdletRequested`) without a final outcome, by `id_key` of the command id. A
+    /// hash map (one probe a fold; `pending_commands_oldest_first` sorts when the engine asks),
+    /// boxed, so that growing it moves pointers, not commands.
+    pub pending_commands: PendingMap<PendingCommand>,
+    /// Notifications requested and not yet sent, by `id_key` of the notification id (like the
+    /// above; `pending_notifications_oldest_first`).
+    pub pending_notifications: PendingMap<PendingNotification>,
     pub syncs: SyncHistory,
     /// The last event that may change every decision (the policy, the organisation's rules).
     pub rules_seq: u64,
@@ -275,10 +276,21 @@ pub struct Anomaly {
     pub detail: String,
 }
 
+/// Intents or notifications waiting for their outcome, by `id_key`. Removal swaps the last
+/// entry in: the order is the log's doing (deterministic), not the ids'.
+pub type PendingMap<V> = indexmap::IndexMap<u128, Box<V>, rustc_hash::FxBuildHasher>;
+
 /// The key of an intent or a notification in its pending map: its id as one number, in the id's
-/// byte order (one comparison, where the 16 bytes compare one by one).
+/// byte order, so that sorting by it sorts by id (version 7 ids: by when they were made).
 pub fn id_key(id: Uuid) -> u128 {
     id.as_u128()
+}
+
+/// A pending map's values sorted by id (the oldest first, for version 7 ids).
+fn oldest_first<V>(pending: &PendingMap<V>) -> Vec<&V> {
+    let mut values: Vec<(&u128, &Box<V>)> = pending.iter().collect();
+    values.sort_unstable_by_key(|(key, _)| **key);
+    values.into_iter().map(|(_, value)| value.as_ref()).collect()
 }
 
 /// The positions in `devices` of the partnerships with a DeviceId, from the index alone, so that
@@ -329,6 +341,16 @@ impl Projection {
 
     fn at_positions<'a>(&'a self, positions: &'a [usize]) -> impl Iterator<Item = (&'a DeviceKey, &'a DeviceView)> {
         positions.iter().filter_map(|&position| self.devices.get_index(position)).map(|(key, device)| (key, &**device))
+    }
+
+    /// Intents without a final outcome, the oldest first.
+    pub fn pending_commands_oldest_first(&self) -> Vec<&PendingCommand> {
+        oldest_first(&self.pending_commands)
+    }
+
+    /// Notifications requested and not yet sent, the oldest first.
+    pub fn pending_notifications_oldest_first(&self) -> Vec<&PendingNotification> {
+        oldest_first(&self.pending_notifications)
     }
 
     /// Rebuilds the derived indexes (after a snapshot is decoded).
@@ -562,6 +584,41 @@ mod tests {
         assert_eq!(ids, ["phone-a", "phone-b"]);
         let first_seen: Vec<&str> = projection.devices.values().map(|device| device.device_id.as_str()).collect();
         assert_eq!(first_seen, ["PHONE-B", "PHONE-A", "PHONE-B", "phone-b"]);
+    }
+
+    #[test]
+    fn pending_intents_come_out_oldest_first_whatever_finished_in_between() {
+        use crate::domain::Event;
+        use crate::domain::cmdlet_call::CmdletCall;
+        use crate::domain::event::{CmdletRequested, CmdletSucceeded};
+        let id = |number: u128| uuid::Uuid::from_u128(number);
+        let requested = |number: u128| {
+            let call = CmdletCall::new("Set-CASMailbox").text("Identity", &format!("user{number}@contoso.com"));
+            Event::CmdletRequested(CmdletRequested {
+                command_id: id(number),
+                cmdlet: call.cmdlet,
+                parameters: call.parameters,
+                devices: Vec::new(),
+                attempt: 1,
+            })
+        };
+        let succeeded = |number: u128| {
+            Event::CmdletSucceeded(CmdletSucceeded { command_id: id(number), cmdlet: "Set-CASMailbox".into() })
+        };
+        // Requested out of id order; the first and the fourth finish, which moves entries around.
+        let projection = given(vec![
+            requested(5),
+            requested(1),
+            requested(9),
+            requested(3),
+            succeeded(5),
+            succeeded(3),
+            requested(7),
+        ]);
+        let ids: Vec<u128> =
+            projection.pending_commands_oldest_first().iter().map(|pending| pending.command_id.as_u128()).collect();
+        assert_eq!(ids, [1, 7, 9]);
+        assert_eq!(projection.anomaly_count, 0);
     }
 
     #[test]
