@@ -61,7 +61,6 @@ impl ClassStrings {
         shared
     }
 
-    /// Replaces `field` with the shared copy of its text (after a snapshot is decoded).
     /// `share` for one of a device's class fields: the field's last string when it is the same.
     pub fn share_as(&mut self, field: ClassField, text: &str) -> Arc<str> {
         let recent = &mut self.recent[field as usize];
@@ -73,6 +72,7 @@ impl ClassStrings {
         shared
     }
 
+    /// Replaces `field` with the shared copy of its text (after a snapshot is decoded).
     pub fn reshare(&mut self, field: &mut Arc<str>) {
         let shared = self.share(field);
         *field = shared;

@@ -4,7 +4,8 @@
 
 use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
 use crate::domain::event::{CmdletRequested, DeviceRef};
-use crate::domain::projection::evolve::{At, anomaly, mailbox_mut, partnership_position, touch_mailbox};
+use crate::domain::projection::evolve::{At, anomaly, mailbox_mut, touch_mailbox};
+use crate::domain::projection::partnerships::partnership_position;
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 

@@ -13,7 +13,7 @@
 //! A hint, not state: a wrong guess costs a few key comparisons, then the ordinary lookup runs;
 //! it is not in snapshots and two projections are equal whatever their cursors.
 
-use crate::domain::projection::keys::{DeviceMap, TextMap, equals_lowered};
+use crate::domain::projection::keys::{DeviceMap, TextMap};
 
 /// Positions looked at from the cursor on: the cursor's own (the same partnership again) and
 /// the ones after it (a phase that skips partnerships it has nothing to say about).
@@ -38,7 +38,7 @@ impl PartnershipCursor {
         }
         (self.0..self.0.saturating_add(CURSOR_WINDOW)).find(|&position| {
             devices.get_index(position).is_some_and(|(key, _)| {
-                equals_lowered(&key.device_id, device_id) && equals_lowered(&key.mailbox, mailbox)
+                key.device_id.eq_ignore_ascii_case(device_id) && key.mailbox.eq_ignore_ascii_case(mailbox)
             })
         })
     }

@@ -1,20 +1,15 @@
 //! `evolve`: folds one recorded event into the projection. It only assigns; it cannot fail. An
 //! event that does not fit (an orphan, an outcome without its intent) is kept as an anomaly.
 
-use std::sync::Arc;
+use compact_str::CompactString;
 
 use crate::domain::RecordedEvent;
 use crate::domain::event::*;
 use crate::domain::projection::commands::{Outcome, cmdlet_requested, command_finished};
 use crate::domain::projection::flow::{self, TenantFacts};
+use crate::domain::projection::partnerships::{ClassOf, device_mut, device_position, new_device, position_or_insert};
 use crate::domain::projection::*;
 use crate::domain::vocabulary::{Access, ExchangeReason, ExchangeState};
-use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-use std::hash::BuildHasher;
-
-use compact_str::CompactString;
-
-use crate::domain::projection::class_strings::ClassField;
 
 /// Folds `recorded` into `projection`: its view, with the payloads that have no borrowed form
 /// cloned. `evolve_owned` moves them instead; `fold` takes a view made elsewhere (a record's bytes).
@@ -153,88 +148,11 @@ pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq:
 }
 
 pub(super) fn anomaly(projection: &mut Projection, at: At, detail: String) {
-    note_anomaly(&mut projection.anomalies, &mut projection.anomaly_count, at, detail);
-}
-
-/// `anomaly` on the two fields it writes, for a fold that holds another part of the projection.
-fn note_anomaly(anomalies: &mut Vec<Anomaly>, anomaly_count: &mut u64, at: At, detail: String) {
-    *anomaly_count += 1;
-    if anomalies.len() < ANOMALIES_KEPT_MAX {
+    projection.anomaly_count += 1;
+    if projection.anomalies.len() < ANOMALIES_KEPT_MAX {
         let event_type = at.event_type.to_string();
-        anomalies.push(Anomaly { seq: at.seq, event_type, detail });
+        projection.anomalies.push(Anomaly { seq: at.seq, event_type, detail });
     }
-}
-
-/// The device an event names, stamped with the event's seq. An event for a partnership never
-/// discovered is an anomaly; the device is created so that nothing the event says is lost.
-pub(super) fn device_mut<'a>(
-    projection: &'a mut Projection,
-    at: At,
-    mailbox: &str,
-    device_id: &str,
-) -> &'a mut DeviceView {
-    let position = device_position(projection, at, mailbox, device_id);
-    &mut projection.devices[position]
-}
-
-/// `device_mut` as the device's position in the table.
-pub(super) fn device_position(projection: &mut Projection, at: At, mailbox: &str, device_id: &str) -> usize {
-    let (position, inserted) = position_or_insert(projection, mailbox, device_id, |class_strings| {
-        new_device(mailbox, device_id, at.recorded_at_us, ClassOf::unknown(class_strings))
-    });
-    if inserted {
-        anomaly(projection, at, format!("device {device_id} on {mailbox} was never discovered"));
-    }
-    projection.devices[position].last_event_seq = at.seq;
-    position
-}
-
-/// The position of the partnership (`mailbox`, `device_id`, as the event spells them) in the
-/// table, looked for at the cursor first, and whether it was inserted: when it is missing, `new`
-/// makes it, and it is added and indexed. Partnerships are never deleted, only marked removed.
-/// The cursor moves to it.
-fn position_or_insert(
-    projection: &mut Projection,
-    mailbox: &str,
-    device_id: &str,
-    new: impl FnOnce(&mut ClassStrings) -> DeviceView,
-) -> (usize, bool) {
-    if let Some(position) = projection.cursor.find(&projection.devices, mailbox, device_id) {
-        projection.cursor.set(position);
-        return (position, false);
-    }
-    // One hash and one probe, whether the partnership is known or new (most replays insert
-    // every partnership once, so the probe that finds it missing is the one that inserts it).
-    let lowered = LoweredDeviceKey::new(mailbox, device_id);
-    let key = lowered.as_ref();
-    let hash = projection.devices.hasher().hash_one(key);
-    let (position, inserted) = match projection
-        .devices
-        .raw_entry_mut_v1()
-        .from_hash(hash, |held| hashbrown::Equivalent::equivalent(&key, held))
-    {
-        RawEntryMut::Occupied(entry) => (entry.index(), false),
-        RawEntryMut::Vacant(entry) => {
-            let device = Box::new(new(&mut projection.class_strings));
-            let position = entry.index();
-            entry.insert_hashed_nocheck(hash, DeviceKey::from(&key), device);
-            (position, true)
-        }
-    };
-    if inserted {
-        index_device(projection, position);
-    }
-    projection.cursor.set(position);
-    (position, inserted)
-}
-
-/// The position of the partnership (`mailbox`, `device_id`, as an event spells them), if it was
-/// ever seen: at the cursor or just after it (a replay's usual case), else by its lowered key.
-pub(super) fn partnership_position(projection: &Projection, mailbox: &str, device_id: &str) -> Option<usize> {
-    projection.cursor.find(&projection.devices, mailbox, device_id).or_else(|| {
-        let key = LoweredDeviceKey::new(mailbox, device_id);
-        projection.devices.get_index_of(&key.as_ref())
-    })
 }
 
 /// Folds an event that changes a mail's being owed for the partnership it names: `change` is
@@ -251,57 +169,6 @@ fn change_owing_device(
     change(device);
     let owed = device.is_owed_notification();
     follow_owed(&mut projection.owed_notifications, position, owed);
-}
-
-/// A device's class as Exchange reports it, each string shared (`ClassStrings`).
-pub(super) struct ClassOf {
-    pub device_type: Arc<str>,
-    pub device_model: Arc<str>,
-    pub device_os: Arc<str>,
-    pub user_agent: Arc<str>,
-}
-
-impl ClassOf {
-    /// The class of a device only an anomaly named: nothing known.
-    pub fn unknown(class_strings: &mut ClassStrings) -> ClassOf {
-        let empty = class_strings.share("");
-        ClassOf { device_type: empty.clone(), device_model: empty.clone(), device_os: empty.clone(), user_agent: empty }
-    }
-
-    fn of(class_strings: &mut ClassStrings, event: &DeviceDiscovered<&str>) -> ClassOf {
-        ClassOf {
-            device_type: class_strings.share_as(ClassField::Type, event.device_type),
-            device_model: class_strings.share_as(ClassField::Model, event.device_model),
-            device_os: class_strings.share_as(ClassField::Os, event.device_os),
-            user_agent: class_strings.share_as(ClassField::UserAgent, event.user_agent),
-        }
-    }
-}
-
-pub(super) fn new_device(mailbox: &str, device_id: &str, at_us: i64, class: ClassOf) -> DeviceView {
-    DeviceView {
-        mailbox: mailbox.into(),
-        device_id: device_id.into(),
-        device_type: class.device_type,
-        device_model: class.device_model,
-        device_os: class.device_os,
-        user_agent: class.user_agent,
-        exchange_state: ExchangeState::Unknown,
-        exchange_reason: Default::default(),
-        access: None,
-        reason: None,
-        inputs: None,
-        flow_step: 0,
-        episode: 1,
-        notified_in_episode: false,
-        managed_device_id: None,
-        removed: false,
-        wipe: None,
-        first_seen_us: at_us,
-        last_event_seq: 0,
-        inputs_seq: 0,
-        decided_seq: 0,
-    }
 }
 
 fn is_denied(access: Option<Access>) -> bool {
@@ -451,13 +318,11 @@ fn organization_observed(projection: &mut Projection, event: OrganizationObserve
 /// Folds a discovery: the partnership's strings are copied only when it is new; its class
 /// strings are shared, and a new device is made with them.
 fn device_discovered(projection: &mut Projection, at: At, event: &DeviceDiscovered<&str>) {
-    let mut class = None;
     let (position, inserted) = position_or_insert(projection, event.mailbox, event.device_id, |class_strings| {
         new_device(event.mailbox, event.device_id, at.recorded_at_us, ClassOf::of(class_strings, event))
     });
-    if !inserted {
-        class = Some(ClassOf::of(&mut projection.class_strings, event));
-    }
+    // A new device was made with its class; a known one takes the class reported now.
+    let class = (!inserted).then(|| ClassOf::of(&mut projection.class_strings, event));
     let device = &mut projection.devices[position];
     if device.removed {
         // The partnership came back and walks the steps again. The mail episode goes on unless the

@@ -107,50 +107,6 @@ impl LoweredId {
     }
 }
 
-/// Whether `text` (ASCII) lowercased is `lowered` (a key, lowercased already): eight bytes at a
-/// time, with no copy. What a cursor compares an event's ids with, many times an event.
-#[inline]
-pub fn equals_lowered(lowered: &str, text: &str) -> bool {
-    let (lowered, text) = (lowered.as_bytes(), text.as_bytes());
-    if lowered.len() != text.len() {
-        return false;
-    }
-    // The last word first: the ids of an organisation share their start and differ at their end.
-    let last = lowered.len().saturating_sub(8);
-    if word_of(&lowered[last..]) != lower_ascii_word(word_of(&text[last..])) {
-        return false;
-    }
-    let mut lowered_words = lowered[..last].chunks_exact(8);
-    let mut text_words = text[..last].chunks_exact(8);
-    for (lowered_word, text_word) in (&mut lowered_words).zip(&mut text_words) {
-        if word_of(lowered_word) != lower_ascii_word(word_of(text_word)) {
-            return false;
-        }
-    }
-    word_of(lowered_words.remainder()) == lower_ascii_word(word_of(text_words.remainder()))
-}
-
-/// Up to eight bytes as a little-endian word, zero-padded.
-fn word_of(bytes: &[u8]) -> u64 {
-    match <[u8; 8]>::try_from(bytes) {
-        Ok(word) => u64::from_le_bytes(word),
-        // Byte by byte, not a copy of a length known only at run time (a call to memcpy).
-        Err(_) => bytes.iter().rev().fold(0, |word, &byte| (word << 8) | u64::from(byte)),
-    }
-}
-
-/// The word's ASCII capitals made small, all eight bytes at once (bytes must be ASCII: a byte
-/// from 0x80 may be changed). Bit 7 of each byte of `from_a` is set where the byte is at least
-/// 'A', and of `above_z` where it is above 'Z' (no sum carries into the next byte).
-fn lower_ascii_word(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let low_bits = word & (0x7f * ONES);
-    let from_a = low_bits + (0x80 - u64::from(b'A')) * ONES;
-    let above_z = low_bits + (0x7f - u64::from(b'Z')) * ONES;
-    let capitals = from_a & !above_z & (0x80 * ONES);
-    word | (capitals >> 2)
-}
-
 /// Lowercases an id for use as a key.
 pub fn key_of(id: &str) -> String {
     // Ids are ASCII nearly always; the ASCII lowercase is the same string, found faster.
@@ -186,32 +142,6 @@ mod tests {
         assert_eq!(map.get(&lowered.as_ref()), Some(&7));
         assert_eq!(DeviceKey::from(&lowered.as_ref()), owned);
         assert_eq!(map.get(&LoweredDeviceKey::new("user000000-42@fabrikam.com", "other").as_ref()), None);
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn an_ascii_id_equals_a_key_exactly_when_its_lowercase_is_the_key(
-            text in "[ -~]{0,40}",
-            key in "[ -~]{0,40}",
-            flip in proptest::collection::vec(proptest::bool::ANY, 40),
-        ) {
-            // The key as the text itself in another case, and as another text.
-            let recased: String = text
-                .chars()
-                .zip(flip.iter().chain(std::iter::repeat(&false)))
-                .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
-                .collect();
-            proptest::prop_assert!(equals_lowered(&key_of(&text), &recased));
-            proptest::prop_assert_eq!(equals_lowered(&key_of(&key), &text), key_of(&key) == key_of(&text));
-        }
-    }
-
-    #[test]
-    fn every_byte_beside_a_capital_is_left_alone() {
-        let every_ascii: String = (0u8..128).map(char::from).collect();
-        assert!(equals_lowered(&key_of(&every_ascii), &every_ascii));
-        assert!(!equals_lowered("@[`{", "`{@["));
-        assert!(!equals_lowered("appl0", "appl00") && !equals_lowered("", "a"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod cursor;
 pub mod evolve;
 pub mod flow;
 mod keys;
+mod partnerships;
 mod position_set;
 mod small_set;
 
