@@ -44,7 +44,7 @@ pub use cursor::{PartnershipCursor, TableCursor};
 pub use evolve::{evolve, evolve_owned, fold};
 use keys::entry_or_default;
 pub use keys::{
-    DeviceKey, DeviceKeyRef, DeviceMap, IdMap, LoweredDeviceKey, LoweredId, TextMap, compact_key_of, key_of,
+    DeviceKey, DeviceMap, IdMap, LoweredId, PartnershipProbe, TextMap, compact_key_of, key_of, partnership_hash,
 };
 pub use position_set::PositionSet;
 pub use small_set::SmallSet;

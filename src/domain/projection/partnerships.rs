@@ -51,24 +51,20 @@ pub(super) fn position_or_insert(
         projection.cursor.set(position);
         return (position, false);
     }
-    // One hash and one probe, whether the partnership is known or new (most replays insert
-    // every partnership once, so the probe that finds it missing is the one that inserts it).
-    let lowered = LoweredDeviceKey::new(mailbox, device_id);
-    let key = lowered.as_ref();
-    let hash = projection.devices.hasher().hash_one(key);
-    let (position, inserted) = match projection
-        .devices
-        .raw_entry_mut_v1()
-        .from_hash(hash, |held| hashbrown::Equivalent::equivalent(&key, held))
-    {
-        RawEntryMut::Occupied(entry) => (entry.index(), false),
-        RawEntryMut::Vacant(entry) => {
-            let device = Box::new(new(&mut projection.class_strings));
-            let position = entry.index();
-            entry.insert_hashed_nocheck(hash, DeviceKey::from(&key), device);
-            (position, true)
-        }
-    };
+    let probe = PartnershipProbe::new(mailbox, device_id);
+    // The hash computed once, one probe, whether the partnership is known or new (most replays
+    // insert every partnership once, so the probe that finds it missing is the one that inserts).
+    let hash = projection.devices.hasher().hash_one(&probe);
+    let (position, inserted) =
+        match projection.devices.raw_entry_mut_v1().from_hash(hash, |held| probe.matches(held)) {
+            RawEntryMut::Occupied(entry) => (entry.index(), false),
+            RawEntryMut::Vacant(entry) => {
+                let device = Box::new(new(&mut projection.class_strings));
+                let position = entry.index();
+                entry.insert_hashed_nocheck(hash, probe.to_key(), device);
+                (position, true)
+            }
+        };
     if inserted {
         index_device(projection, position);
     }
@@ -77,12 +73,12 @@ pub(super) fn position_or_insert(
 }
 
 /// The position of the partnership (`mailbox`, `device_id`, as an event spells them), if it was
-/// ever seen: at the cursor or just after it (a replay's usual case), else by its lowered key.
+/// ever seen: at the cursor or just after it (a replay's usual case), else by its hash.
 pub(super) fn partnership_position(projection: &Projection, mailbox: &str, device_id: &str) -> Option<usize> {
-    projection.cursor.find(&projection.devices, mailbox, device_id).or_else(|| {
-        let key = LoweredDeviceKey::new(mailbox, device_id);
-        projection.devices.get_index_of(&key.as_ref())
-    })
+    projection
+        .cursor
+        .find(&projection.devices, mailbox, device_id)
+        .or_else(|| projection.devices.get_index_of(&PartnershipProbe::new(mailbox, device_id)))
 }
 
 /// A device's class as Exchange reports it, each string shared (`ClassStrings`).
