@@ -19,8 +19,8 @@ use crate::domain::vocabulary::{
 /// `S` is the type of the text in the payloads that have text of their own type (the hot ones
 /// of a replay): `String` as events are made and decoded; `&str` for the view the projection
 /// folds (`to_view`, `into_view`, `StoredRecord::decode_view`, which borrows the text from the
-/// record's bytes); `CompactString` as a replay's reading thread decodes ahead. All three encode
-/// and decode from the same bytes: the payload structs are one declaration.
+/// record's bytes). Both encode and decode from the same bytes: the payload structs are one
+/// declaration.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<S = String> {
     ConnectorRegistered(ConnectorRegistered),

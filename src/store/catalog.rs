@@ -6,7 +6,6 @@
 //! free code. A changed payload gets a new version (a new struct), and an upcaster from the old
 //! version's bytes to the new one's (see schema/README.md).
 
-use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::domain::event::Event;
@@ -261,21 +260,6 @@ pub fn decode_payload_view(
         return decode_payload(event_type, event_version, bytes).map(DecodedPayload::Owned);
     }
     decode_at_current(entry, bytes).map(DecodedPayload::View)
-}
-
-/// Decodes a stored payload with its text as compact strings (inline up to 24 bytes, so most
-/// ids and addresses allocate nothing); an older version goes through the upcasters. The errors
-/// are `decode_payload`'s.
-pub fn decode_payload_compact(
-    event_type: u16,
-    event_version: u16,
-    bytes: &[u8],
-) -> Result<Event<CompactString>, CatalogError> {
-    let entry = entry(event_type).ok_or(CatalogError::UnknownType { event_type, event_version })?;
-    if event_version != entry.current_version {
-        return decode_payload(event_type, event_version, bytes).map(|event| event.map_text(CompactString::from));
-    }
-    decode_at_current(entry, bytes)
 }
 
 /// postcard decoding that refuses trailing bytes: a payload longer than its struct means the

@@ -9,10 +9,10 @@
 //! (the read is the slower side). Which side is slower depends on the log: a log of new devices
 //! makes the fold heavy, a long history of known devices makes it light.
 //!
-//! A fold of views (`for_each_view`) has the reading thread decode into compact text (held
-//! inline up to 24 bytes: no allocation for ids and most addresses, so nothing for the folding
-//! thread to free), and the folding thread decodes an undecoded batch in place, borrowing the
-//! text from the records.
+//! Either way an event is decoded once, into its view, its text borrowed from the record's
+//! bytes: a decoded batch (`ViewBatch`) holds its records and the views that borrow from them,
+//! and goes to the folding thread as one. No text is copied to cross threads, so nothing is
+//! allocated on one thread to be freed on the other.
 //!
 //! Invariant: the caller sees exactly the events `EventIter` would yield, in the same order, and
 //! an error names the same seq; everything before the first bad record is still handed over.
@@ -23,7 +23,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use crate::domain::RecordedEvent;
 use crate::store::error::StoreError;
 use crate::store::log::Store;
-use crate::store::read::{RecordIter, StoredRecord};
+use crate::store::read::{DecodedRecord, RecordIter, StoredRecord};
 
 /// Events handed over per batch: large enough that the channel costs nothing per event, small
 /// enough that the folding thread starts at once.
@@ -35,31 +35,37 @@ pub const PIPELINE_MIN_EVENTS: u64 = 4 * PIPELINE_BATCH_EVENTS as u64;
 /// The reading thread decodes a batch itself when at least this many wait to be folded.
 pub const DECODE_WHEN_AHEAD_BATCHES: usize = 2;
 
-/// One batch in seq order, decoded (as `D`) or not, and the error that ended the read after it.
-struct Batch<D> {
-    items: Items<D>,
+/// The views of a batch, borrowing from its records.
+type Views<'a> = Vec<DecodedRecord<'a>>;
+
+self_cell::self_cell!(
+    /// Records and the views decoded from them (their text borrowed from the records' bytes),
+    /// moved between threads together: the views cannot outlive the bytes they borrow.
+    struct ViewBatch {
+        owner: Vec<StoredRecord>,
+        #[covariant]
+        dependent: Views,
+    }
+);
+
+/// One batch in seq order, decoded or not, and the error that ended the read after it.
+struct Batch {
+    items: Items,
     error: Option<StoreError>,
 }
 
-enum Items<D> {
-    Decoded(Vec<D>),
+enum Items {
+    Decoded(ViewBatch),
     Checked(Vec<StoredRecord>),
 }
 
-impl<D> Items<D> {
-    fn len(&self) -> usize {
-        match self {
-            Items::Decoded(events) => events.len(),
-            Items::Checked(records) => records.len(),
-        }
-    }
-}
-
-/// What the folding side is handed: an event the reading thread decoded (as `D`), or a checked
-/// record for the folding side to decode.
-enum Handed<'a, D> {
-    Decoded(D),
-    Checked(&'a StoredRecord),
+/// What the folding side is handed: an event the reading thread decoded, or a checked record
+/// for the folding side to decode. Moved straight into the callback, never stored, so boxing the
+/// large variant would only add an allocation per event.
+#[allow(clippy::large_enum_variant)]
+enum Handed<'a, 'r> {
+    Decoded(DecodedRecord<'a>),
+    Checked(&'r StoredRecord),
 }
 
 impl Store {
@@ -73,27 +79,30 @@ impl Store {
         until_seq: u64,
         mut each: impl FnMut(RecordedEvent),
     ) -> Result<u64, StoreError> {
-        self.for_each_handed(from_seq, until_seq, StoredRecord::decode, |handed| {
-            match handed {
-                Handed::Decoded(event) => each(event),
-                Handed::Checked(record) => each(record.decode()?),
-            }
+        self.for_each_handed(from_seq, until_seq, |handed| {
+            let decoded = match handed {
+                Handed::Decoded(decoded) => decoded,
+                Handed::Checked(record) => record.decode_view()?,
+            };
+            each(match decoded {
+                DecodedRecord::View(view) => view.map_text(str::to_string),
+                DecodedRecord::Owned(event) => event,
+            });
             Ok(())
         })
     }
 
     /// `for_each_event` for a fold: each event is handed over as its view, its text borrowed
-    /// (from the record, or from the compact text the reading thread decoded), so that the fold
-    /// copies only the text it keeps.
+    /// from its record, so that the fold copies only the text it keeps.
     pub fn for_each_view(
         &self,
         from_seq: u64,
         until_seq: u64,
         mut each: impl FnMut(RecordedEvent<&str>),
     ) -> Result<u64, StoreError> {
-        self.for_each_handed(from_seq, until_seq, StoredRecord::decode_compact, |handed| {
+        self.for_each_handed(from_seq, until_seq, |handed| {
             match handed {
-                Handed::Decoded(event) => event.into_view(&mut each),
+                Handed::Decoded(decoded) => decoded.into_view(&mut each),
                 Handed::Checked(record) => record.decode_view()?.into_view(&mut each),
             }
             Ok(())
@@ -101,14 +110,13 @@ impl Store {
     }
 
     /// The pipeline under both: records read and checked on a second thread when the range is
-    /// long, a batch decoded there with `decode` when the folding side is behind. `each` failing
-    /// (a payload that does not decode) stops the read.
-    fn for_each_handed<D: Send>(
+    /// long, a batch decoded there when the folding side is behind. `each` failing (a payload
+    /// that does not decode) stops the read.
+    fn for_each_handed(
         &self,
         from_seq: u64,
         until_seq: u64,
-        decode: fn(&StoredRecord) -> Result<D, StoreError>,
-        mut each: impl FnMut(Handed<'_, D>) -> Result<(), StoreError>,
+        mut each: impl FnMut(Handed<'_, '_>) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let until_seq = until_seq.min(self.last_seq());
         if until_seq.saturating_sub(from_seq) < PIPELINE_MIN_EVENTS {
@@ -123,9 +131,9 @@ impl Store {
         let first_seq = records.next_seq();
         let waiting_batches = AtomicUsize::new(0);
         std::thread::scope(|scope| {
-            let (sender, receiver) = sync_channel::<Batch<D>>(PIPELINE_BATCHES_AHEAD);
+            let (sender, receiver) = sync_channel::<Batch>(PIPELINE_BATCHES_AHEAD);
             let waiting = &waiting_batches;
-            let reader = scope.spawn(move || read_batches(records, sender, waiting, decode));
+            let reader = scope.spawn(move || read_batches(records, sender, waiting));
             let (count, outcome) = fold_batches(receiver, waiting, &mut each);
             if reader.join().is_err() && outcome.is_ok() {
                 return Err(StoreError::damaged(first_seq + count, "the thread reading the log failed"));
@@ -137,34 +145,24 @@ impl Store {
 
 /// The folding side: every event in order until the batches end or one is bad. Dropping the
 /// receiver on an error tells the reading side to stop.
-fn fold_batches<D>(
-    receiver: Receiver<Batch<D>>,
+fn fold_batches(
+    receiver: Receiver<Batch>,
     waiting: &AtomicUsize,
-    each: &mut impl FnMut(Handed<'_, D>) -> Result<(), StoreError>,
+    each: &mut impl FnMut(Handed<'_, '_>) -> Result<(), StoreError>,
 ) -> (u64, Result<(), StoreError>) {
     let mut count = 0;
     // Ends when the reader drops its sender: after the last batch, or after an error.
     while let Ok(batch) = receiver.recv() {
         waiting.fetch_sub(1, Ordering::Relaxed);
-        match batch.items {
-            Items::Decoded(events) => {
-                for event in events {
-                    if let Err(error) = each(Handed::Decoded(event)) {
-                        return (count, Err(error));
-                    }
-                    count += 1;
-                }
-            }
+        let outcome = match batch.items {
+            Items::Decoded(mut views) => views.with_dependent_mut(|_, views| {
+                views.drain(..).try_for_each(|view| each(Handed::Decoded(view)).map(|()| count += 1))
+            }),
             Items::Checked(records) => {
-                for record in &records {
-                    if let Err(error) = each(Handed::Checked(record)) {
-                        return (count, Err(error));
-                    }
-                    count += 1;
-                }
+                records.iter().try_for_each(|record| each(Handed::Checked(record)).map(|()| count += 1))
             }
-        }
-        if let Some(error) = batch.error {
+        };
+        if let Err(error) = outcome.and(batch.error.map_or(Ok(()), Err)) {
             return (count, Err(error));
         }
     }
@@ -172,45 +170,52 @@ fn fold_batches<D>(
 }
 
 /// The reading side: batches until the range ends, an error, or the folding side hangs up.
-fn read_batches<D>(
-    mut records: RecordIter<'_>,
-    sender: SyncSender<Batch<D>>,
-    waiting: &AtomicUsize,
-    decode: fn(&StoredRecord) -> Result<D, StoreError>,
-) {
+fn read_batches(mut records: RecordIter<'_>, sender: SyncSender<Batch>, waiting: &AtomicUsize) {
     loop {
-        let decode_here = waiting.load(Ordering::Relaxed) >= DECODE_WHEN_AHEAD_BATCHES;
-        let batch = if decode_here { decoded_batch(&mut records, decode) } else { checked_batch(&mut records) };
-        let (len, error) = (batch.items.len(), batch.error.is_some());
-        if len == 0 && !error {
+        let (checked, error) = checked_records(&mut records);
+        if checked.is_empty() && error.is_none() {
             return;
         }
+        let len = checked.len();
+        let decode_here = waiting.load(Ordering::Relaxed) >= DECODE_WHEN_AHEAD_BATCHES;
+        let batch = if decode_here { decoded(checked, error) } else { Batch { items: Items::Checked(checked), error } };
+        let failed = batch.error.is_some();
         waiting.fetch_add(1, Ordering::Relaxed);
         // A closed channel means the folding side stopped (an error, or it panicked).
-        if sender.send(batch).is_err() || error || len < PIPELINE_BATCH_EVENTS {
+        if sender.send(batch).is_err() || failed || len < PIPELINE_BATCH_EVENTS {
             return;
         }
     }
 }
 
-fn checked_batch<D>(records: &mut RecordIter<'_>) -> Batch<D> {
+/// The next batch of checked records, and the error that ended it early.
+fn checked_records(records: &mut RecordIter<'_>) -> (Vec<StoredRecord>, Option<StoreError>) {
     let mut checked = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
     for result in records.take(PIPELINE_BATCH_EVENTS) {
         match result {
             Ok(record) => checked.push(record),
-            Err(error) => return Batch { items: Items::Checked(checked), error: Some(error) },
+            Err(error) => return (checked, Some(error)),
         }
     }
-    Batch { items: Items::Checked(checked), error: None }
+    (checked, None)
 }
 
-fn decoded_batch<D>(records: &mut RecordIter<'_>, decode: fn(&StoredRecord) -> Result<D, StoreError>) -> Batch<D> {
-    let mut events = Vec::with_capacity(PIPELINE_BATCH_EVENTS);
-    for result in records.take(PIPELINE_BATCH_EVENTS) {
-        match result.and_then(|record| decode(&record)) {
-            Ok(event) => events.push(event),
-            Err(error) => return Batch { items: Items::Decoded(events), error: Some(error) },
+/// The batch with every record decoded into its view, up to the first that does not decode (its
+/// error then ends the batch, after the error that ended the read, if any, which came later).
+fn decoded(records: Vec<StoredRecord>, read_error: Option<StoreError>) -> Batch {
+    let mut decode_error = None;
+    let views = ViewBatch::new(records, |records| {
+        let mut views = Vec::with_capacity(records.len());
+        for record in records {
+            match record.decode_view() {
+                Ok(view) => views.push(view),
+                Err(error) => {
+                    decode_error = Some(error);
+                    break;
+                }
+            }
         }
-    }
-    Batch { items: Items::Decoded(events), error: None }
+        views
+    });
+    Batch { items: Items::Decoded(views), error: decode_error.or(read_error) }
 }

@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use compact_str::CompactString;
 
 use crate::domain::{Event, RecordedEvent};
 use crate::store::catalog;
@@ -56,15 +55,6 @@ impl StoredRecord {
             catalog::DecodedPayload::View(event) => DecodedRecord::View(recorded(&envelope, event)),
             catalog::DecodedPayload::Owned(event) => DecodedRecord::Owned(recorded(&envelope, event)),
         })
-    }
-
-    /// Decodes the payload with its text as compact strings, owned but without an allocation
-    /// for text up to 24 bytes: what a thread decoding ahead of a fold of views hands over.
-    pub fn decode_compact(&self) -> Result<RecordedEvent<CompactString>, StoreError> {
-        let envelope = self.envelope();
-        let event = catalog::decode_payload_compact(envelope.event_type, envelope.event_version, self.payload())
-            .map_err(|source| StoreError::Payload { seq: envelope.seq, source })?;
-        Ok(recorded(&envelope, event))
     }
 
     /// Decodes the payload (through the upcasters) into the event as the domain knows it.
