@@ -50,7 +50,7 @@ fn handed_over(store: &Store, from_seq: u64, until_seq: u64) -> (Vec<RecordedEve
 }
 
 /// The events `for_each_view` hands over, each made owned again; `slow` sleeps now and then so
-/// that batches pile up and the reading thread decodes them (into compact text).
+/// that batches pile up and the reading thread decodes them (into views of its batch).
 fn handed_over_as_views(
     store: &Store,
     from_seq: u64,
@@ -236,7 +236,7 @@ fn a_payload_that_does_not_decode_is_named_at_its_seq_whichever_thread_decodes_i
     let error = result.unwrap_err();
     assert_eq!(error.seq(), Some(11_000), "{error}");
     assert_eq!(seqs, (1..11_000).collect::<Vec<u64>>());
-    // The same for a fold of views, decoded in place early and as compact text late.
+    // The same for a fold of views, decoded on the folding thread early and on the reading thread late.
     let (views, result) = handed_over_as_views(&store, 1, u64::MAX, true);
     let error = result.unwrap_err();
     assert_eq!(error.seq(), Some(11_000), "{error}");
