@@ -240,6 +240,27 @@ mod tests {
         assert_ne!(partnership_hash("ab", "c"), partnership_hash("a", "bc"));
     }
 
+    proptest::proptest! {
+        /// Any spelling of any ids (printable ASCII, as nearly all are, or any script) finds the
+        /// key they make.
+        #[test]
+        fn a_probe_finds_the_key_its_ids_make(
+            mailbox in proptest::prop_oneof!["[ -~]{0,40}", "\\PC{0,40}"],
+            device_id in proptest::prop_oneof!["[ -~]{0,40}", "\\PC{0,40}"],
+            flips in proptest::collection::vec(proptest::bool::ANY, 80),
+        ) {
+            let key = DeviceKey::new(&mailbox, &device_id);
+            let respell = |id: &str, flips: &[bool]| -> String {
+                id.chars().zip(flips.iter().cycle()).map(|(c, &flip)| if flip { c.to_ascii_uppercase() } else { c }).collect()
+            };
+            let (mailbox, device_id) = (respell(&mailbox, &flips[..40]), respell(&device_id, &flips[40..]));
+            let probe = PartnershipProbe::new(&mailbox, &device_id);
+            proptest::prop_assert_eq!(probe.folded_hash(), key.folded_hash());
+            proptest::prop_assert!(probe.matches(&key));
+            proptest::prop_assert_eq!(probe.to_key(), key);
+        }
+    }
+
     #[test]
     fn a_probe_of_ids_beyond_ascii_lowers_them_first() {
         let owned = DeviceKey::new("Jörg@Contoso.com", "ÄNDROID");
