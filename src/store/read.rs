@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-
 use crate::domain::{Event, RecordedEvent};
 use crate::store::catalog;
 use crate::store::error::StoreError;

@@ -71,7 +71,12 @@ impl<'a> PartnershipProbe<'a> {
     pub fn new(mailbox: &'a str, device_id: &'a str) -> PartnershipProbe<'a> {
         let (hash, ascii) = partnership_hash(mailbox, device_id);
         if ascii {
-            return PartnershipProbe { mailbox: Cow::Borrowed(mailbox), device_id: Cow::Borrowed(device_id), ascii, hash };
+            return PartnershipProbe {
+                mailbox: Cow::Borrowed(mailbox),
+                device_id: Cow::Borrowed(device_id),
+                ascii,
+                hash,
+            };
         }
         let (mailbox, device_id) = (key_of(mailbox), key_of(device_id));
         let hash = partnership_hash(&mailbox, &device_id).0;

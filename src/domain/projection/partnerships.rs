@@ -55,16 +55,15 @@ pub(super) fn position_or_insert(
     // The hash computed once, one probe, whether the partnership is known or new (most replays
     // insert every partnership once, so the probe that finds it missing is the one that inserts).
     let hash = projection.devices.hasher().hash_one(&probe);
-    let (position, inserted) =
-        match projection.devices.raw_entry_mut_v1().from_hash(hash, |held| probe.matches(held)) {
-            RawEntryMut::Occupied(entry) => (entry.index(), false),
-            RawEntryMut::Vacant(entry) => {
-                let device = Box::new(new(&mut projection.class_strings));
-                let position = entry.index();
-                entry.insert_hashed_nocheck(hash, probe.to_key(), device);
-                (position, true)
-            }
-        };
+    let (position, inserted) = match projection.devices.raw_entry_mut_v1().from_hash(hash, |held| probe.matches(held)) {
+        RawEntryMut::Occupied(entry) => (entry.index(), false),
+        RawEntryMut::Vacant(entry) => {
+            let device = Box::new(new(&mut projection.class_strings));
+            let position = entry.index();
+            entry.insert_hashed_nocheck(hash, probe.to_key(), device);
+            (position, true)
+        }
+    };
     if inserted {
         index_device(projection, position);
     }
