@@ -44,7 +44,7 @@ impl DeviceKey {
     }
 
     /// `partnership_hash` of this key.
-    pub fn folded_hash(&self) -> u64 {
+    fn folded_hash(&self) -> u64 {
         partnership_hash(&self.mailbox, &self.device_id).0
     }
 }
@@ -81,11 +81,6 @@ impl<'a> PartnershipProbe<'a> {
         let (mailbox, device_id) = (key_of(mailbox), key_of(device_id));
         let hash = partnership_hash(&mailbox, &device_id).0;
         PartnershipProbe { mailbox: Cow::Owned(mailbox), device_id: Cow::Owned(device_id), ascii, hash }
-    }
-
-    /// `partnership_hash` of the key this probe finds (`DeviceKey::folded_hash`).
-    pub fn folded_hash(&self) -> u64 {
-        self.hash
     }
 
     /// Whether `key` is the partnership this probe names. The DeviceId first: it tells
@@ -125,7 +120,7 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 /// A hash of a partnership's two ids blind to ASCII case, and whether both are ASCII (when not,
 /// the hash is only the key's if the ids were lowered first). One pass over the ids in eight-byte
 /// words: nothing is lowered or copied.
-pub fn partnership_hash(mailbox: &str, device_id: &str) -> (u64, bool) {
+fn partnership_hash(mailbox: &str, device_id: &str) -> (u64, bool) {
     let (mut state, mut any_bits) = (0, 0);
     fold_words(&mut state, &mut any_bits, mailbox.as_bytes());
     fold_words(&mut state, &mut any_bits, device_id.as_bytes());
@@ -231,14 +226,14 @@ mod tests {
             ("user000000-42@fabrikam.com", "ANDROIDC581CE1FF0E4AE394"),
         ] {
             let probe = PartnershipProbe::new(mailbox, device_id);
-            assert_eq!(probe.folded_hash(), owned.folded_hash());
+            assert_eq!(probe.hash, owned.folded_hash());
             assert_eq!(FxBuildHasher.hash_one(&owned), FxBuildHasher.hash_one(&probe));
             assert_eq!(map.get(&probe), Some(&7));
             assert_eq!(probe.to_key(), owned);
         }
         // A byte the case bit maps onto another ('@' and '`') collides in the hash only.
         let lookalike = PartnershipProbe::new("user000000-42`fabrikam.com", "androidc581ce1ff0e4ae394");
-        assert_eq!(lookalike.folded_hash(), owned.folded_hash());
+        assert_eq!(lookalike.hash, owned.folded_hash());
         assert_eq!(map.get(&lookalike), None);
         assert_eq!(map.get(&PartnershipProbe::new("user000000-42@fabrikam.com", "other")), None);
         // The two ids are told apart where one ends and the other begins.
@@ -260,7 +255,7 @@ mod tests {
             };
             let (mailbox, device_id) = (respell(&mailbox, &flips[..40]), respell(&device_id, &flips[40..]));
             let probe = PartnershipProbe::new(&mailbox, &device_id);
-            proptest::prop_assert_eq!(probe.folded_hash(), key.folded_hash());
+            proptest::prop_assert_eq!(probe.hash, key.folded_hash());
             proptest::prop_assert!(probe.matches(&key));
             proptest::prop_assert_eq!(probe.to_key(), key);
         }
@@ -271,7 +266,7 @@ mod tests {
         let owned = DeviceKey::new("Jörg@Contoso.com", "ÄNDROID");
         assert_eq!(owned.device_id, "ändroid");
         let probe = PartnershipProbe::new("JÖRG@contoso.com", "Ändroid");
-        assert_eq!(probe.folded_hash(), owned.folded_hash());
+        assert_eq!(probe.hash, owned.folded_hash());
         assert!(probe.matches(&owned));
         assert_eq!(probe.to_key(), owned);
         assert!(!PartnershipProbe::new("jörg@contoso.com", "andro").matches(&owned));

@@ -6,7 +6,8 @@
 //! Invariant: the projection is a pure function of the log; it is never written any other way.
 //! Maps are keyed by lowercased ids (Exchange and Graph compare ids case-insensitively) and are
 //! deterministic (the Fx hasher, sorted on output). The partnership table is looked up by a
-//! borrowed key (`keys.rs`), so that folding an event builds no owned key.
+//! probe of the event's ids as it spells them (`keys.rs`), so that folding an event lowers and
+//! copies nothing unless the partnership is new.
 //!
 //! Invariant: partnerships are never deleted, only marked removed, so a partnership keeps its
 //! position in `devices` (the order it was first seen in, which snapshots keep). The derived
@@ -43,9 +44,7 @@ pub use class_strings::ClassStrings;
 pub use cursor::{PartnershipCursor, TableCursor};
 pub use evolve::{evolve, evolve_owned, fold};
 use keys::entry_or_default;
-pub use keys::{
-    DeviceKey, DeviceMap, IdMap, LoweredId, PartnershipProbe, TextMap, compact_key_of, key_of, partnership_hash,
-};
+pub use keys::{DeviceKey, DeviceMap, IdMap, LoweredId, PartnershipProbe, TextMap, compact_key_of, key_of};
 pub use position_set::PositionSet;
 pub use small_set::SmallSet;
 
