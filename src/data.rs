@@ -15,7 +15,9 @@ use crate::sync::journal::{EventLog, LogError};
 /// 2: the partnership table keeps the order partnerships were first seen in (its indexes hold
 /// positions), where format 1 wrote it in hash order.
 /// 3: pending intents and mails are hash maps keyed by their id as a number (`projection::id_key`).
-pub const PROJECTION_FORMAT: u32 = 3;
+/// 4: a pending intent keeps what its outcome settles (partnership positions, list claims, the
+/// rule), not its call, which recovery reads back from the log.
+pub const PROJECTION_FORMAT: u32 = 4;
 
 /// The id stored with snapshots: the format and easgate's version, because a new version may
 /// fold the same events differently (a snapshot of another version is rebuilt, never trusted).
@@ -46,6 +48,9 @@ impl EventLog for Store {
     }
     fn save_snapshot(&mut self, projection: &Projection) -> Result<(), LogError> {
         save_snapshot(self, projection).map_err(|error| LogError(error.to_string()))
+    }
+    fn read(&self, seq: u64) -> Result<Option<crate::domain::RecordedEvent>, LogError> {
+        Store::read(self, seq).map_err(|error| LogError(error.to_string()))
     }
 }
 

@@ -9,6 +9,7 @@
 //! The price: a kept-back cmdlet "succeeds", so the read-back after it sees Exchange unchanged;
 //! the printed plan is the first round of cmdlets, which is what the next real sync would issue.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -25,19 +26,28 @@ use crate::mail::{Mail, MailError, Mailer};
 use crate::sync::engine::{Engine, SyncReport};
 use crate::sync::ids::IdGenerator;
 use crate::sync::journal::{EventLog, Journal, LogError};
+use crate::sync::recover::RECONCILED_PER_PASS_MAX;
 
 /// Cmdlets and mails kept back at most (the rest are counted, not kept).
 pub const KEPT_BACK_MAX: usize = 1_000_000;
 
-/// A log that assigns seqs after the real log's last one and keeps nothing.
+/// A log that assigns seqs after the real log's last one and keeps nothing. Of the real log it
+/// holds only the intents of the pending commands, which recovery reads back.
 pub struct ThrowawayLog {
     next_seq: u64,
     pub appended: u64,
+    intents: BTreeMap<u64, RecordedEvent>,
 }
 
 impl ThrowawayLog {
     pub fn after(last_seq: u64) -> ThrowawayLog {
-        ThrowawayLog { next_seq: last_seq + 1, appended: 0 }
+        ThrowawayLog { next_seq: last_seq + 1, appended: 0, intents: BTreeMap::new() }
+    }
+
+    /// The same, holding `intents` (events of the real log, by seq) for recovery to read.
+    pub fn with_intents(mut self, intents: impl IntoIterator<Item = RecordedEvent>) -> ThrowawayLog {
+        self.intents.extend(intents.into_iter().map(|intent| (intent.seq, intent)));
+        self
     }
 }
 
@@ -60,6 +70,9 @@ impl EventLog for ThrowawayLog {
     }
     fn save_snapshot(&mut self, _projection: &Projection) -> Result<(), LogError> {
         Ok(())
+    }
+    fn read(&self, seq: u64) -> Result<Option<RecordedEvent>, LogError> {
+        Ok(self.intents.get(&seq).cloned())
     }
 }
 
@@ -157,15 +170,20 @@ pub struct DryRun {
     pub events: u64,
 }
 
-/// The projection of `data_dir` (empty when there is no log yet), read without writing.
-fn current_projection(data_dir: &Path) -> Result<Projection, DaemonError> {
+/// The projection of `data_dir` (empty when there is no log yet), read without writing, and the
+/// intents of the pending commands a recovery pass settles.
+fn current_projection(data_dir: &Path) -> Result<(Projection, Vec<RecordedEvent>), DaemonError> {
     if !data_dir.join("log").exists() {
-        return Ok(Projection::default());
+        return Ok((Projection::default(), Vec::new()));
     }
     let store = crate::data::open_for_reading(data_dir)?;
     let projection = crate::data::load_projection(&store)?;
+    let mut intents = Vec::new();
+    for pending in projection.pending_commands_oldest_first().into_iter().take(RECONCILED_PER_PASS_MAX) {
+        intents.extend(store.read(pending.requested_seq)?);
+    }
     store.close()?;
-    Ok(projection)
+    Ok((projection, intents))
 }
 
 /// Runs one sync of `kind` for an organisation without changing anything anywhere.
@@ -174,8 +192,8 @@ pub async fn dry_run_sync(
     kind: SyncKind,
     clock: Arc<dyn Clock>,
 ) -> Result<DryRun, DaemonError> {
-    let projection = current_projection(&adapters.data_dir)?;
-    let log = ThrowawayLog::after(projection.last_seq);
+    let (projection, intents) = current_projection(&adapters.data_dir)?;
+    let log = ThrowawayLog::after(projection.last_seq).with_intents(intents);
     let ids = IdGenerator::from_entropy(clock.now());
     let mut journal = Journal::new(Box::new(log), projection, clock, ids);
     register_connector(&mut journal, &adapters)?;

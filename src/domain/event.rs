@@ -40,7 +40,7 @@ pub enum Event<S = String> {
     EasIdRegistered(EasIdRegistered<S>),
     ComplianceObserved(ComplianceObserved<S>),
     AccessDecided(AccessDecided<S>),
-    CmdletRequested(CmdletRequested),
+    CmdletRequested(CmdletRequested<S>),
     CmdletSucceeded(CmdletSucceeded<S>),
     CmdletFailed(CmdletFailed<S>),
     CmdletReconciled(CmdletReconciled),
@@ -292,23 +292,23 @@ pub struct AccessDecided<S = String> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CmdletRequested {
+pub struct CmdletRequested<S = String> {
     pub command_id: Uuid,
-    pub cmdlet: String,
+    pub cmdlet: S,
     #[serde(default)]
-    pub parameters: Parameters,
+    pub parameters: Parameters<S>,
     /// The partnerships this cmdlet acts for, so that `audit` finds it from a device.
-    #[serde(default)]
-    pub devices: Vec<DeviceRef>,
+    #[serde(default = "Vec::new")]
+    pub devices: Vec<DeviceRef<S>>,
     #[serde(default)]
     pub attempt: u32,
 }
 
 /// A partnership: a device on a mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct DeviceRef {
-    pub mailbox: String,
-    pub device_id: String,
+pub struct DeviceRef<S = String> {
+    pub mailbox: S,
+    pub device_id: S,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -503,6 +503,9 @@ macro_rules! field_view {
     (view, $value:expr) => {
         $value.view()
     };
+    (views, $value:expr) => {
+        $value.iter().map(|item| item.view()).collect()
+    };
 }
 
 /// One payload field with its text mapped by `$map` (`map_text`).
@@ -518,6 +521,9 @@ macro_rules! field_map {
     };
     (view, $value:expr, $map:ident) => {
         $value.map_text(&mut $map)
+    };
+    (views, $value:expr, $map:ident) => {
+        $value.into_iter().map(|item| item.map_text(&mut $map)).collect()
     };
 }
 
@@ -558,6 +564,8 @@ payload_views! {
         admin_entry: copy, exchange_rules_give: copy, managed_device_id: optional,
     }
     AccessDecided { mailbox: text, device_id: text, access: copy, reason: copy, inputs: view }
+    DeviceRef { mailbox: text, device_id: text }
+    CmdletRequested { command_id: copy, cmdlet: text, parameters: view, devices: views, attempt: copy }
     CmdletSucceeded { command_id: copy, cmdlet: text }
     CmdletFailed { command_id: copy, cmdlet: text, error: text, retryable: copy, in_doubt: copy }
     NotificationRequested { notification_id: copy, mailbox: text, device_id: text, to: text }
@@ -604,11 +612,11 @@ event_views! {
     text: [
         DeviceDiscovered, ExchangeStateObserved, PartnershipRemoved, DeviceRegistered, DeviceEnrolled,
         DeviceUnenrolled, DeviceMapped, EasIdRegistered, ComplianceObserved, AccessDecided,
-        CmdletSucceeded, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
+        CmdletRequested, CmdletSucceeded, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
     ]
     whole: [
         ConnectorRegistered, PolicyApplied, SyncStarted, SyncCompleted, SyncFailed, CasFailedOver,
-        UserObserved, CmdletRequested, CmdletReconciled, DriftDetected, WipeRequested, WipeConfirmed,
+        UserObserved, CmdletReconciled, DriftDetected, WipeRequested, WipeConfirmed,
         MailboxObserved, OrganizationObserved, ConnectorStatusChanged,
     ]
 }

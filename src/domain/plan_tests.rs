@@ -165,3 +165,74 @@ fn organisation_default_and_rules_follow_the_policy_and_only_when_they_differ() 
     let projection = given(vec![organization(AccessLevel::Quarantine, vec![pushed]), policy_with_rule]);
     assert_eq!(plan_organization(&projection), Vec::new());
 }
+
+/// An intent and a failed outcome (not applied), for the same Set-CASMailbox as `set_lists`.
+fn set_lists_failed(command_id: u128, allowed: ListEdit) -> Vec<Event> {
+    let mut events = set_lists(command_id, allowed, ListEdit::default());
+    events[1] = Event::CmdletFailed(CmdletFailed {
+        command_id: Uuid::from_u128(command_id),
+        cmdlet: "Set-CASMailbox".into(),
+        error: "the mailbox is being moved".into(),
+        retryable: true,
+        in_doubt: false,
+    });
+    events
+}
+
+#[test]
+fn an_entry_easgate_asked_for_in_vain_is_an_admins_when_it_appears() {
+    // easgate asked to allow the phone and the cmdlet failed; then an admin allowed it by hand.
+    let projection = given(
+        [
+            base(),
+            vec![decided(PHONE, Access::Allowed, Reason::Compliant)],
+            set_lists_failed(1, edit(&[PHONE], &[])),
+            vec![mailbox(ALICE, &[PHONE], &[]), decided(PHONE, Access::Quarantined, Reason::NotEnrolled)],
+        ]
+        .concat(),
+    );
+    assert_eq!(plan_mailbox(&projection, ALICE), None, "the admin's entry stays");
+}
+
+#[test]
+fn an_entry_easgate_removed_is_no_longer_its_own() {
+    // easgate allowed the phone, then removed it; an admin puts it back by hand.
+    let projection = given(
+        [
+            base(),
+            vec![decided(PHONE, Access::Allowed, Reason::Compliant)],
+            set_lists(1, edit(&[PHONE], &[]), ListEdit::default()),
+            set_lists(2, edit(&[], &[PHONE]), ListEdit::default()),
+            vec![mailbox(ALICE, &[PHONE], &[]), decided(PHONE, Access::Quarantined, Reason::NotEnrolled)],
+        ]
+        .concat(),
+    );
+    assert_eq!(plan_mailbox(&projection, ALICE), None, "the admin's entry stays");
+}
+
+#[test]
+fn a_pending_intent_settles_the_same_after_a_snapshot() {
+    // The intent is folded, the projection goes through a snapshot, and its outcome comes after.
+    let requested = [base(), vec![decided(PHONE, Access::Allowed, Reason::Compliant)]].concat();
+    let mut intent_and_outcome = set_lists_failed(1, edit(&[PHONE], &[]));
+    let outcome = intent_and_outcome.pop().expect("the outcome");
+    let mut before = given([requested.clone(), intent_and_outcome.clone()].concat());
+    assert_eq!(before.pending_commands.len(), 1);
+    let mut restored: crate::domain::projection::Projection =
+        postcard::from_bytes(&postcard::to_allocvec(&before).expect("encodes")).expect("decodes");
+    restored.rebuild_indexes();
+    for projection in [&mut before, &mut restored] {
+        let recorded = crate::domain::RecordedEvent {
+            seq: projection.last_seq + 1,
+            recorded_at_us: projection.last_recorded_at_us,
+            event_id: Uuid::from_u128(99),
+            correlation_id: None,
+            causation_id: None,
+            event: outcome.clone(),
+        };
+        crate::domain::projection::evolve(projection, &recorded);
+    }
+    assert!(restored.pending_commands.is_empty());
+    assert_eq!(restored.mailboxes, before.mailboxes, "the failed add's claim is released in both");
+    assert_eq!(restored.devices, before.devices, "the outcome stamps the same partnerships");
+}

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::domain::projection::{Projection, evolve};
+use crate::domain::cmdlet_call::CmdletCall;
+use crate::domain::projection::{PendingCommand, Projection, evolve};
 use crate::domain::{Event, NewEvent, RecordedEvent};
 use crate::sync::ids::IdGenerator;
 
@@ -32,6 +33,9 @@ pub trait EventLog: Send {
     fn close(self: Box<Self>) -> Result<(), LogError>;
     /// Stores a snapshot of the projection, which is the fold of the whole log.
     fn save_snapshot(&mut self, projection: &Projection) -> Result<(), LogError>;
+    /// The event at `seq`, checked; `None` when the log does not hold it. Recovery reads the
+    /// intents of pending commands back with it (the projection keeps only their effects).
+    fn read(&self, seq: u64) -> Result<Option<RecordedEvent>, LogError>;
 }
 
 /// A log in memory, for tests of the engine that do not need durability.
@@ -59,6 +63,9 @@ impl EventLog for MemoryLog {
     fn save_snapshot(&mut self, _projection: &Projection) -> Result<(), LogError> {
         Ok(())
     }
+    fn read(&self, seq: u64) -> Result<Option<RecordedEvent>, LogError> {
+        Ok(seq.checked_sub(1).and_then(|index| self.events.get(usize::try_from(index).ok()?)).cloned())
+    }
 }
 
 pub struct Journal {
@@ -80,6 +87,17 @@ impl Journal {
     /// The seq of the newest snapshot in the log (what `snapshot_if_due` counts from).
     pub fn set_snapshot_seq(&mut self, seq: u64) {
         self.snapshot_seq = seq;
+    }
+
+    /// The call of a pending command, read back from its intent in the log; `None` when the log
+    /// holds no intent of that command at its seq.
+    pub fn pending_call(&self, pending: &PendingCommand) -> Result<Option<CmdletCall>, LogError> {
+        Ok(match self.log.read(pending.requested_seq)?.map(|recorded| recorded.event) {
+            Some(Event::CmdletRequested(intent)) if intent.command_id == pending.command_id => {
+                Some(CmdletCall { cmdlet: intent.cmdlet, parameters: intent.parameters })
+            }
+            _ => None,
+        })
     }
 
     pub fn projection(&self) -> &Projection {

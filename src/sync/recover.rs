@@ -27,13 +27,21 @@ impl Engine {
             .collect();
         let mut run = Run::new(correlation, crate::domain::vocabulary::SyncKind::Quick);
         for command in pending {
-            let (applied, observed) = self.read_back_effect(&mut run, &command.call).await?;
-            let event = Event::CmdletReconciled(CmdletReconciled {
-                command_id: command.command_id,
-                cmdlet: command.call.cmdlet.clone(),
-                applied,
-                observed,
-            });
+            let event = match self.journal.pending_call(&command)? {
+                Some(call) => {
+                    let (applied, observed) = self.read_back_effect(&mut run, &call).await?;
+                    CmdletReconciled { command_id: command.command_id, cmdlet: call.cmdlet, applied, observed }
+                }
+                // The projection is the fold of the log, so this is a log that lost the intent:
+                // settled as not applied, and the planner decides again.
+                None => CmdletReconciled {
+                    command_id: command.command_id,
+                    cmdlet: String::new(),
+                    applied: false,
+                    observed: format!("the intent is not in the log at seq {}", command.requested_seq),
+                },
+            };
+            let event = Event::CmdletReconciled(event);
             self.journal.record(Some(correlation), vec![event])?;
         }
         self.journal.commit()?;

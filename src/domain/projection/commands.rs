@@ -2,43 +2,55 @@
 //! projection: pending commands, and the list entries and rules easgate asked Exchange for (what
 //! makes an entry easgate's own rather than an admin's).
 
-use crate::domain::cmdlet_call::{CmdletCall, ParamValue};
+use crate::domain::cmdlet_call::{ParamValue, Parameters};
 use crate::domain::event::{CmdletRequested, DeviceRef};
 use crate::domain::projection::evolve::{At, anomaly, mailbox_mut, touch_mailbox};
 use crate::domain::projection::partnerships::partnership_position;
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 
-/// Which of a mailbox's lists a Set-CASMailbox parameter edits.
-#[derive(Clone, Copy)]
-enum List {
-    Allowed,
-    Blocked,
-}
-
-/// The list edits a Set-CASMailbox call makes: (mailbox, list, added ids, removed ids).
-fn list_edits(call: &CmdletCall) -> impl Iterator<Item = (&str, List, &[String], &[String])> {
-    let identity =
-        if call.cmdlet.eq_ignore_ascii_case("Set-CASMailbox") { call.text_parameter("Identity") } else { None };
-    [("ActiveSyncAllowedDeviceIDs", List::Allowed), ("ActiveSyncBlockedDeviceIDs", List::Blocked)]
-        .into_iter()
-        .filter_map(move |(parameter, list)| match (identity, call.parameter(parameter)) {
-            (Some(identity), Some(ParamValue::Edit(edit))) => {
-                Some((identity, list, edit.add.as_slice(), edit.remove.as_slice()))
-            }
-            _ => None,
-        })
+/// The list edits of a Set-CASMailbox call, lowercased: `None` for any other cmdlet, or one
+/// without a text Identity. One pass over the parameters, each name's first binding counting,
+/// as in `Parameters::get`.
+fn list_claims(cmdlet: &str, parameters: &Parameters<&str>) -> Option<ListClaims> {
+    if !cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
+        return None;
+    }
+    let (mut identity, mut allowed, mut blocked) = (None, None, None);
+    for (name, value) in &parameters.0 {
+        let first = if name.eq_ignore_ascii_case("Identity") {
+            &mut identity
+        } else if name.eq_ignore_ascii_case("ActiveSyncAllowedDeviceIDs") {
+            &mut allowed
+        } else if name.eq_ignore_ascii_case("ActiveSyncBlockedDeviceIDs") {
+            &mut blocked
+        } else {
+            continue;
+        };
+        first.get_or_insert(value);
+    }
+    let Some(ParamValue::Text(identity)) = identity else { return None };
+    let mut entries = ListEntryEdits::new();
+    let mut edited = false;
+    for (value, list) in [(allowed, DeviceList::Allowed), (blocked, DeviceList::Blocked)] {
+        let Some(ParamValue::Edit(edit)) = value else { continue };
+        edited = true;
+        for (ids, added) in [(&edit.add, true), (&edit.remove, false)] {
+            entries.extend(ids.iter().map(|id| ListEntryEdit { list, added, id_key: compact_key_of(id) }));
+        }
+    }
+    edited.then(|| ListClaims { mailbox_key: compact_key_of(identity), entries })
 }
 
 /// The device access rule a New-/Remove-ActiveSyncDeviceAccessRule call creates or removes.
-fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
-    if call.cmdlet.eq_ignore_ascii_case("New-ActiveSyncDeviceAccessRule") {
-        let query = call.text_parameter("QueryString")?.to_string();
-        let characteristic = Characteristic::parse(call.text_parameter("Characteristic")?)?;
+fn rule_edit(cmdlet: &str, parameters: &Parameters<&str>) -> Option<(bool, (String, Characteristic))> {
+    if cmdlet.eq_ignore_ascii_case("New-ActiveSyncDeviceAccessRule") {
+        let query = parameters.text("QueryString")?.to_string();
+        let characteristic = Characteristic::parse(parameters.text("Characteristic")?)?;
         return Some((true, (query, characteristic)));
     }
-    if call.cmdlet.eq_ignore_ascii_case("Remove-ActiveSyncDeviceAccessRule") {
-        let identity = call.text_parameter("Identity")?;
+    if cmdlet.eq_ignore_ascii_case("Remove-ActiveSyncDeviceAccessRule") {
+        let identity = parameters.text("Identity")?;
         let (query, characteristic) = identity.rsplit_once(" (")?;
         let characteristic = Characteristic::parse(characteristic.strip_suffix(')')?)?;
         return Some((false, (query.to_string(), characteristic)));
@@ -46,47 +58,63 @@ fn rule_edit(call: &CmdletCall) -> Option<(bool, (String, Characteristic))> {
     None
 }
 
-fn easgate_list(mailbox: &mut MailboxView, list: List) -> &mut SmallSet {
+fn easgate_list(mailbox: &mut MailboxView, list: DeviceList) -> &mut SmallSet {
     match list {
-        List::Allowed => &mut mailbox.easgate_allowed,
-        List::Blocked => &mut mailbox.easgate_blocked,
+        DeviceList::Allowed => &mut mailbox.easgate_allowed,
+        DeviceList::Blocked => &mut mailbox.easgate_blocked,
     }
 }
 
-/// Folds an intent, moving the call and its devices into the pending command.
-pub(in crate::domain::projection) fn cmdlet_requested(projection: &mut Projection, at: At, event: CmdletRequested) {
-    let call = CmdletCall { cmdlet: event.cmdlet, parameters: event.parameters };
+/// Folds an intent: easgate's claims on list entries and rules, the partnerships it touches, and
+/// a pending command holding what its outcome settles (not the call, which stays in the log).
+pub(in crate::domain::projection) fn cmdlet_requested(
+    projection: &mut Projection,
+    at: At,
+    event: CmdletRequested<&str>,
+) {
+    let lists = list_claims(event.cmdlet, &event.parameters);
     // easgate claims what it adds as soon as it asks: if the reply is lost, an entry that then
     // appears on the list is still known to be easgate's, never mistaken for an admin's.
-    for (identity, list, added, _) in list_edits(&call) {
-        if let Some(mailbox) = mailbox_mut(projection, LoweredId::new(identity).as_str()) {
-            easgate_list(mailbox, list).extend(added.iter().map(|id| compact_key_of(id)));
+    if let Some(claims) = &lists
+        && let Some(mailbox) = mailbox_mut(projection, &claims.mailbox_key)
+    {
+        for entry in claims.entries.iter().filter(|entry| entry.added) {
+            easgate_list(mailbox, entry.list).insert(entry.id_key.clone());
         }
     }
-    if let (Some((true, rule)), Some(organization)) = (rule_edit(&call), projection.organization.as_mut()) {
-        organization.easgate_rules.insert(rule);
+    let rule = rule_edit(event.cmdlet, &event.parameters);
+    if let (Some((true, rule)), Some(organization)) = (&rule, projection.organization.as_mut()) {
+        organization.easgate_rules.insert(rule.clone());
     }
-    stamp_devices(projection, &event.devices, at.seq);
+    let devices = stamp_devices(projection, &event.devices, at.seq);
     let pending = PendingCommand {
         command_id: event.command_id,
-        call,
-        devices: event.devices,
         attempt: event.attempt,
         requested_seq: at.seq,
         in_doubt: false,
+        devices,
+        lists,
+        rule,
     };
     projection.pending_commands.insert(id_key(event.command_id), Box::new(pending));
 }
 
-/// Marks the partnerships a command acts for as touched by the event at `seq` (its intent or
-/// its outcome), so that `audit` finds it from each device.
-fn stamp_devices(projection: &mut Projection, devices: &[DeviceRef], seq: u64) {
+/// Marks the partnerships an intent acts for as touched by it, so that `audit` finds it from
+/// each device; returns their positions, for its outcome to stamp.
+fn stamp_devices(projection: &mut Projection, devices: &[DeviceRef<&str>], seq: u64) -> Positions {
+    let mut positions = Positions::new();
     for device_ref in devices {
-        if let Some(position) = partnership_position(projection, &device_ref.mailbox, &device_ref.device_id) {
-            projection.devices[position].last_event_seq = seq;
-            projection.cursor.set(position);
+        if let Some(position) = partnership_position(projection, device_ref.mailbox, device_ref.device_id) {
+            stamp_position(projection, position, seq);
+            positions.push(position);
         }
     }
+    positions
+}
+
+fn stamp_position(projection: &mut Projection, position: usize, seq: u64) {
+    projection.devices[position].last_event_seq = seq;
+    projection.cursor.set(position);
 }
 
 pub(in crate::domain::projection) enum Outcome {
@@ -111,21 +139,22 @@ pub(in crate::domain::projection) fn command_finished(
         projection.pending_commands.insert(id_key(command_id), pending);
         return;
     }
-    stamp_devices(projection, &pending.devices, at.seq);
+    for &position in &pending.devices {
+        stamp_position(projection, position, at.seq);
+    }
     let applied = matches!(outcome, Outcome::Applied);
-    for (identity, list, added, removed) in list_edits(&pending.call) {
-        let mailbox_key = LoweredId::new(identity);
-        touch_mailbox(projection, mailbox_key.as_str(), at.seq);
-        let Some(mailbox) = mailbox_mut(projection, mailbox_key.as_str()) else { continue };
-        let owned = easgate_list(mailbox, list);
-        let released = if applied { removed } else { added };
-        for id in released {
-            owned.remove(LoweredId::new(id).as_str());
+    if let Some(claims) = &pending.lists {
+        touch_mailbox(projection, &claims.mailbox_key, at.seq);
+        if let Some(mailbox) = mailbox_mut(projection, &claims.mailbox_key) {
+            // An added id the call did not apply, or a removed one it did, is no longer easgate's.
+            for entry in claims.entries.iter().filter(|entry| entry.added != applied) {
+                easgate_list(mailbox, entry.list).remove(&entry.id_key);
+            }
         }
     }
-    if let (Some((created, rule)), Some(organization)) = (rule_edit(&pending.call), projection.organization.as_mut())
-        && created != applied
+    if let (Some((created, rule)), Some(organization)) = (&pending.rule, projection.organization.as_mut())
+        && *created != applied
     {
-        organization.easgate_rules.remove(&rule);
+        organization.easgate_rules.remove(rule);
     }
 }

@@ -34,8 +34,7 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::cmdlet_call::CmdletCall;
-use crate::domain::event::{DecisionInputs, DeviceAccessRule, DeviceRef, PolicyApplied, SyncCounts};
+use crate::domain::event::{DecisionInputs, DeviceAccessRule, PolicyApplied, SyncCounts};
 use crate::domain::vocabulary::{
     Access, AccessLevel, Characteristic, Compliance, ConnectorKind, ExchangeReason, ExchangeState, Reason, SyncKind,
 };
@@ -220,15 +219,54 @@ pub struct WipeView {
     pub confirmed: bool,
 }
 
+/// An intent without a final outcome: what its outcome settles in the projection. The call
+/// itself stays in the log, at `requested_seq`, where recovery reads it back (`Store::read`): a
+/// fold keeps none of its text, so that a replay copies nothing of an intent but the entries
+/// easgate claims.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PendingCommand {
     pub command_id: Uuid,
-    pub call: CmdletCall,
-    pub devices: Vec<DeviceRef>,
     pub attempt: u32,
+    /// The seq of the intent (`CmdletRequested`).
     pub requested_seq: u64,
     /// The last attempt failed in a way that may have changed Exchange (a timeout).
     pub in_doubt: bool,
+    /// The positions of the partnerships it acts for (those the table held when it was asked
+    /// for; positions never change), stamped again by its outcome.
+    pub devices: Positions,
+    /// A Set-CASMailbox's list edits: the entries easgate claimed when it asked.
+    pub lists: Option<ListClaims>,
+    /// The device access rule it creates (`true`) or removes (`false`): (query, characteristic).
+    pub rule: Option<(bool, (String, Characteristic))>,
+}
+
+/// The list edits of a Set-CASMailbox intent, lowercased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListClaims {
+    /// The mailbox's Identity as the call names it, lowercased.
+    pub mailbox_key: CompactString,
+    pub entries: ListEntryEdits,
+}
+
+/// The entries of a Set-CASMailbox: inline up to two (a call nearly always adds or removes one
+/// DeviceId on one or both lists), so an intent's claims need no allocation.
+pub type ListEntryEdits = smallvec::SmallVec<[ListEntryEdit; 2]>;
+
+/// One id a Set-CASMailbox adds to or removes from one of a mailbox's lists, lowercased. The
+/// outcome releases easgate's claim on an added id the call did not apply, and on a removed id
+/// it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListEntryEdit {
+    pub list: DeviceList,
+    pub added: bool,
+    pub id_key: CompactString,
+}
+
+/// A mailbox's ActiveSync device lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceList {
+    Allowed,
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
