@@ -29,7 +29,7 @@ pub enum Event<S = String> {
     SyncCompleted(SyncCompleted),
     SyncFailed(SyncFailed),
     CasFailedOver(CasFailedOver),
-    UserObserved(UserObserved),
+    UserObserved(UserObserved<S>),
     DeviceDiscovered(DeviceDiscovered<S>),
     ExchangeStateObserved(ExchangeStateObserved<S>),
     PartnershipRemoved(PartnershipRemoved<S>),
@@ -50,7 +50,7 @@ pub enum Event<S = String> {
     DriftDetected(DriftDetected),
     WipeRequested(WipeRequested),
     WipeConfirmed(WipeConfirmed),
-    MailboxObserved(MailboxObserved),
+    MailboxObserved(MailboxObserved<S>),
     OrganizationObserved(OrganizationObserved),
     ConnectorStatusChanged(ConnectorStatusChanged),
 }
@@ -164,14 +164,14 @@ pub struct CasFailedOver {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct UserObserved {
-    pub upn: String,
+pub struct UserObserved<S = String> {
+    pub upn: S,
     #[serde(default)]
-    pub smtp: String,
+    pub smtp: S,
     #[serde(default)]
     pub licensed: bool,
-    #[serde(default)]
-    pub groups: Vec<String>,
+    #[serde(default = "Vec::new")]
+    pub groups: Vec<S>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,18 +404,18 @@ pub struct WipeConfirmed {
 
 /// A CAS mailbox's ActiveSync settings as Exchange reported them (recorded when they change).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MailboxObserved {
+pub struct MailboxObserved<S = String> {
     /// Primary SMTP address.
-    pub mailbox: String,
+    pub mailbox: S,
     /// Exchange's Identity of the mailbox (canonical name), the prefix of its devices' Identity.
     #[serde(default)]
-    pub identity: String,
+    pub identity: S,
     #[serde(default = "default_true")]
     pub activesync_enabled: bool,
-    #[serde(default)]
-    pub allowed_device_ids: Vec<String>,
-    #[serde(default)]
-    pub blocked_device_ids: Vec<String>,
+    #[serde(default = "Vec::new")]
+    pub allowed_device_ids: Vec<S>,
+    #[serde(default = "Vec::new")]
+    pub blocked_device_ids: Vec<S>,
 }
 
 fn default_true() -> bool {
@@ -506,6 +506,9 @@ macro_rules! field_view {
     (views, $value:expr) => {
         $value.iter().map(|item| item.view()).collect()
     };
+    (list, $value:expr) => {
+        $value.iter().map(AsRef::as_ref).collect()
+    };
 }
 
 /// One payload field with its text mapped by `$map` (`map_text`).
@@ -524,6 +527,9 @@ macro_rules! field_map {
     };
     (views, $value:expr, $map:ident) => {
         $value.into_iter().map(|item| item.map_text(&mut $map)).collect()
+    };
+    (list, $value:expr, $map:ident) => {
+        $value.into_iter().map(&mut $map).collect()
     };
 }
 
@@ -565,6 +571,11 @@ payload_views! {
     }
     AccessDecided { mailbox: text, device_id: text, access: copy, reason: copy, inputs: view }
     DeviceRef { mailbox: text, device_id: text }
+    UserObserved { upn: text, smtp: text, licensed: copy, groups: list }
+    MailboxObserved {
+        mailbox: text, identity: text, activesync_enabled: copy, allowed_device_ids: list,
+        blocked_device_ids: list,
+    }
     CmdletRequested { command_id: copy, cmdlet: text, parameters: view, devices: views, attempt: copy }
     CmdletSucceeded { command_id: copy, cmdlet: text }
     CmdletFailed { command_id: copy, cmdlet: text, error: text, retryable: copy, in_doubt: copy }
@@ -612,12 +623,12 @@ event_views! {
     text: [
         DeviceDiscovered, ExchangeStateObserved, PartnershipRemoved, DeviceRegistered, DeviceEnrolled,
         DeviceUnenrolled, DeviceMapped, EasIdRegistered, ComplianceObserved, AccessDecided,
-        CmdletRequested, CmdletSucceeded, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
+        CmdletRequested, CmdletSucceeded, UserObserved, MailboxObserved, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
     ]
     whole: [
         ConnectorRegistered, PolicyApplied, SyncStarted, SyncCompleted, SyncFailed, CasFailedOver,
-        UserObserved, CmdletReconciled, DriftDetected, WipeRequested, WipeConfirmed,
-        MailboxObserved, OrganizationObserved, ConnectorStatusChanged,
+        CmdletReconciled, DriftDetected, WipeRequested, WipeConfirmed,
+        OrganizationObserved, ConnectorStatusChanged,
     ]
 }
 

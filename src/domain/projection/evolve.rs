@@ -82,12 +82,12 @@ fn apply(projection: &mut Projection, at: At, event: Event<&str>) {
             }
         }
         Event::UserObserved(event) => {
-            let smtp_key = LoweredId::new(if event.smtp.is_empty() { &event.upn } else { &event.smtp });
-            user_observed(projection, event);
+            let smtp_key = LoweredId::new(if event.smtp.is_empty() { event.upn } else { event.smtp });
+            user_observed(projection, smtp_key.as_str(), event);
             touch_mailbox(projection, smtp_key.as_str(), at.seq);
         }
         Event::MailboxObserved(event) => {
-            let mailbox_key = LoweredId::new(&event.mailbox);
+            let mailbox_key = LoweredId::new(event.mailbox);
             mailbox_observed(projection, mailbox_key.as_str(), event);
             touch_mailbox(projection, mailbox_key.as_str(), at.seq);
         }
@@ -252,23 +252,48 @@ fn finish_running(projection: &mut Projection, at: At, run_id: uuid::Uuid) {
     }
 }
 
-fn user_observed(projection: &mut Projection, event: UserObserved) {
-    let upn_key = compact_key_of(&event.upn);
-    let smtp = if event.smtp.is_empty() { event.upn.clone() } else { event.smtp };
-    if let Some(previous) = projection.users.get(upn_key.as_str()) {
-        projection.user_by_smtp.swap_remove(LoweredId::new(&previous.smtp).as_str());
+/// Folds an observation of a user, copying only what changed: a sync observes every user again.
+/// `smtp_key` is the user's address (or UPN when it has none) lowercased.
+fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserved<&str>) {
+    let upn_key = LoweredId::new(event.upn);
+    let smtp = if event.smtp.is_empty() { event.upn } else { event.smtp };
+    let Some(user) = projection.users.get_mut(upn_key.as_str()) else {
+        let upn_key = CompactString::from(upn_key.as_str());
+        projection.user_by_smtp.insert(smtp_key.into(), upn_key.clone());
+        let groups = event.groups.iter().map(|group| group.to_string()).collect();
+        let user = UserView { upn: event.upn.into(), smtp: smtp.into(), licensed: event.licensed, groups };
+        projection.users.insert(upn_key, user);
+        return;
+    };
+    // The user's old address maps to nobody, and the address observed to this user (whoever it
+    // mapped to before).
+    let previous_key = LoweredId::new(&user.smtp);
+    if previous_key.as_str() != smtp_key {
+        projection.user_by_smtp.swap_remove(previous_key.as_str());
     }
-    projection.user_by_smtp.insert(compact_key_of(&smtp), upn_key.clone());
-    let user = UserView { upn: event.upn, smtp, licensed: event.licensed, groups: event.groups };
-    projection.users.insert(upn_key, user);
+    if projection.user_by_smtp.get(smtp_key).map(CompactString::as_str) != Some(upn_key.as_str()) {
+        projection.user_by_smtp.insert(smtp_key.into(), upn_key.as_str().into());
+    }
+    if user.upn != event.upn {
+        user.upn = event.upn.into();
+    }
+    if user.smtp != smtp {
+        user.smtp = smtp.into();
+    }
+    user.licensed = event.licensed;
+    if !user.groups.iter().map(String::as_str).eq(event.groups.iter().copied()) {
+        user.groups = event.groups.iter().map(|group| group.to_string()).collect();
+    }
 }
 
-fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: MailboxObserved) {
+/// Folds an observation of a mailbox, copying only what changed: a sync observes every mailbox
+/// again.
+fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: MailboxObserved<&str>) {
     let position = match projection.near.mailboxes.position(&projection.mailboxes, mailbox_key) {
         Some(position) => position,
         None => {
             let new = MailboxView {
-                smtp: event.mailbox.clone(),
+                smtp: event.mailbox.into(),
                 identity: String::new(),
                 activesync_enabled: true,
                 allowed_device_ids: Vec::new(),
@@ -283,15 +308,21 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
     };
     let mailbox = &mut projection.mailboxes[position];
     if mailbox.identity != event.identity {
-        let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.clone()).to_lowercase();
+        let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.into()).to_lowercase();
         projection.mailbox_by_identity.swap_remove(old_identity.as_str());
         if !event.identity.is_empty() {
-            projection.mailbox_by_identity.insert(compact_key_of(&event.identity), event.mailbox.as_str().into());
+            projection.mailbox_by_identity.insert(compact_key_of(event.identity), event.mailbox.into());
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
-    mailbox.allowed_device_ids = event.allowed_device_ids;
-    mailbox.blocked_device_ids = event.blocked_device_ids;
+    for (list, observed) in [
+        (&mut mailbox.allowed_device_ids, &event.allowed_device_ids),
+        (&mut mailbox.blocked_device_ids, &event.blocked_device_ids),
+    ] {
+        if !list.iter().map(String::as_str).eq(observed.iter().copied()) {
+            *list = observed.iter().map(|id| id.to_string()).collect();
+        }
+    }
 }
 
 fn organization_observed(projection: &mut Projection, event: OrganizationObserved) {

@@ -660,6 +660,56 @@ mod tests {
     }
 
     #[test]
+    fn a_user_and_a_mailbox_observed_again_hold_what_was_observed_last() {
+        use crate::domain::Event;
+        use crate::domain::event::{MailboxObserved, UserObserved};
+        use crate::domain::given::{mailbox, user};
+        let moved = |smtp: &str, groups: &[&str]| {
+            Event::UserObserved(UserObserved {
+                upn: "Pat@Contoso.com".into(),
+                smtp: smtp.into(),
+                licensed: true,
+                groups: groups.iter().map(|group| group.to_string()).collect(),
+            })
+        };
+        let relisted = Event::MailboxObserved(MailboxObserved {
+            mailbox: "pat@contoso.com".into(),
+            identity: "contoso.com/Users/Pat".into(),
+            activesync_enabled: false,
+            allowed_device_ids: vec!["PHONE".into()],
+            blocked_device_ids: Vec::new(),
+        });
+        let projection = given(vec![
+            user("pat@contoso.com", true, &["mobile"]),
+            mailbox("pat@contoso.com", &[], &["OLD"]),
+            // The same again (nothing changes), then a new address, groups and lists.
+            user("pat@contoso.com", true, &["mobile"]),
+            moved("Pat.Lee@Contoso.com", &["mobile", "sales"]),
+            mailbox("pat@contoso.com", &[], &["OLD"]),
+            relisted,
+        ]);
+        let pat = projection.users.get("pat@contoso.com").expect("the user, by lowercased UPN");
+        assert_eq!((pat.upn.as_str(), pat.smtp.as_str()), ("Pat@Contoso.com", "Pat.Lee@Contoso.com"));
+        assert_eq!(pat.groups, ["mobile", "sales"]);
+        assert_eq!(
+            projection.user_for_mailbox("pat.lee@contoso.com").map(|user| user.upn.as_str()),
+            Some("Pat@Contoso.com")
+        );
+        assert!(projection.user_by_smtp.get("pat@contoso.com").is_none(), "the old address maps to nobody");
+        let mailbox = projection.mailboxes.get("pat@contoso.com").expect("the mailbox");
+        assert_eq!((mailbox.identity.as_str(), mailbox.activesync_enabled), ("contoso.com/Users/Pat", false));
+        assert_eq!(
+            (mailbox.allowed_device_ids.as_slice(), mailbox.blocked_device_ids.as_slice()),
+            (&["PHONE".to_string()][..], &[][..])
+        );
+        assert_eq!(
+            projection.mailbox_by_identity.get("contoso.com/users/pat").map(|smtp| smtp.as_str()),
+            Some("pat@contoso.com")
+        );
+        assert!(projection.mailbox_by_identity.get("contoso.com/users/pat@contoso.com").is_none());
+    }
+
+    #[test]
     fn a_snapshot_keeps_the_order_partnerships_were_seen_so_its_indexes_rebuild_the_same() {
         let projection = seen_out_of_order();
         let mut loaded: Projection = postcard::from_bytes(&postcard::to_allocvec(&projection).unwrap()).unwrap();
