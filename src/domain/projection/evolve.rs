@@ -435,11 +435,23 @@ fn raise_by_facts(projection: &mut Projection, at: At, device_id: &str) {
 }
 
 fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegistered<&str>) {
-    let registration = RegistrationView {
-        entra_device_id: event.entra_device_id.to_string(),
-        trust_type: event.trust_type.to_string(),
+    // A sync observes every registration again: the record is copied only when it is new or changed.
+    let device_key = LoweredId::new(event.device_id);
+    let known = projection.near.registrations.position(&projection.registrations, device_key.as_str());
+    let position = match known.map(|position| (position, &projection.registrations[position])) {
+        Some((position, known))
+            if known.entra_device_id == event.entra_device_id && known.trust_type == event.trust_type =>
+        {
+            position
+        }
+        _ => {
+            let registration = RegistrationView {
+                entra_device_id: event.entra_device_id.to_string(),
+                trust_type: event.trust_type.to_string(),
+            };
+            projection.registrations.insert_full(device_key.as_str().into(), Box::new(registration)).0
+        }
     };
-    let (position, _) = projection.registrations.insert_full(compact_key_of(event.device_id), Box::new(registration));
     projection.near.registrations.set(position);
     raise_by_facts(projection, at, event.device_id);
 }
@@ -459,9 +471,21 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
     }
     managed.enrolled = true;
     if let Some(device_id) = event.device_id {
-        managed.eas_device_id = Some(device_id.into());
-        projection.managed_by_eas.insert(compact_key_of(device_id), event.managed_device_id.into());
+        link_eas_id(projection, position, event.managed_device_id, device_id);
         raise_by_facts(projection, at, device_id);
+    }
+}
+
+/// Records that the managed device at `position` in `managed` reports the EAS DeviceId
+/// `device_id`, copying the ids only when they are new (a sync observes every device again).
+fn link_eas_id(projection: &mut Projection, position: usize, managed_device_id: &str, device_id: &str) {
+    let Some((_, managed)) = projection.managed.get_index_mut(position) else { return };
+    if managed.eas_device_id.as_deref() != Some(device_id) {
+        managed.eas_device_id = Some(device_id.into());
+    }
+    let device_key = LoweredId::new(device_id);
+    if projection.managed_by_eas.get(device_key.as_str()).map(CompactString::as_str) != Some(managed_device_id) {
+        projection.managed_by_eas.insert(device_key.as_str().into(), managed_device_id.into());
     }
 }
 
@@ -491,18 +515,19 @@ fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>
         anomaly(projection, at, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
-    device.managed_device_id = Some(event.managed_device_id.into());
+    if device.managed_device_id.as_deref() != Some(event.managed_device_id) {
+        device.managed_device_id = Some(event.managed_device_id.into());
+    }
     raise_by_facts(projection, at, event.device_id);
 }
 
 fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistered<&str>) {
-    let Some(managed) = managed_mut(projection, event.managed_device_id) else {
+    let Some(position) = projection.near.managed.position(&projection.managed, event.managed_device_id) else {
         anomaly(projection, at, format!("unknown managed device {}", event.managed_device_id));
         return;
     };
-    managed.eas_activated = true;
-    managed.eas_device_id = Some(event.device_id.into());
-    projection.managed_by_eas.insert(compact_key_of(event.device_id), event.managed_device_id.into());
+    projection.managed[position].eas_activated = true;
+    link_eas_id(projection, position, event.managed_device_id, event.device_id);
     raise_by_facts(projection, at, event.device_id);
 }
 
