@@ -710,6 +710,45 @@ mod tests {
     }
 
     #[test]
+    fn tenant_records_observed_again_hold_what_was_observed_last() {
+        use crate::domain::Event;
+        use crate::domain::event::{DeviceEnrolled, DeviceRegistered, EasIdRegistered};
+        let registered = |trust_type: &str| {
+            Event::DeviceRegistered(DeviceRegistered {
+                device_id: "PHONE".into(),
+                entra_device_id: "entra-1".into(),
+                trust_type: trust_type.into(),
+            })
+        };
+        let enrolled = |managed: &str| {
+            Event::DeviceEnrolled(DeviceEnrolled {
+                managed_device_id: managed.into(),
+                upn: "pat@contoso.com".into(),
+                device_id: Some("PHONE".into()),
+            })
+        };
+        let projection = given(vec![
+            registered("Workplace"),
+            registered("Workplace"),
+            registered("AzureAd"),
+            enrolled("managed-1"),
+            enrolled("managed-1"),
+            // The phone is enrolled again as another managed device, which reports its EAS id.
+            enrolled("managed-2"),
+            Event::EasIdRegistered(EasIdRegistered {
+                managed_device_id: "managed-2".into(),
+                device_id: "Phone".into(),
+            }),
+        ]);
+        assert_eq!(projection.registrations.len(), 1);
+        assert_eq!(projection.registrations["phone"].trust_type, "AzureAd");
+        assert_eq!(projection.managed_by_eas.get("phone").map(|id| id.as_str()), Some("managed-2"));
+        let managed = &projection.managed["managed-2"];
+        assert_eq!((managed.eas_device_id.as_deref(), managed.eas_activated), (Some("Phone"), true));
+        assert_eq!(projection.managed["managed-1"].eas_device_id.as_deref(), Some("PHONE"));
+    }
+
+    #[test]
     fn a_snapshot_keeps_the_order_partnerships_were_seen_so_its_indexes_rebuild_the_same() {
         let projection = seen_out_of_order();
         let mut loaded: Projection = postcard::from_bytes(&postcard::to_allocvec(&projection).unwrap()).unwrap();
