@@ -213,8 +213,8 @@ fn observe_users(projection: &Projection, snapshot: &TenantSnapshot) -> Vec<Even
             .iter()
             .filter(|(key, user)| !seen.contains(key.as_str()) && (user.licensed || !user.groups.is_empty()))
             .map(|(_, user)| UserObserved {
-                upn: user.upn.clone(),
-                smtp: user.smtp.clone(),
+                upn: user.upn.to_string(),
+                smtp: user.smtp.to_string(),
                 licensed: false,
                 groups: Vec::new(),
             })

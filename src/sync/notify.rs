@@ -61,8 +61,7 @@ impl Engine {
             }
             let to = projection
                 .user_for_mailbox(&device.mailbox)
-                .map(|user| user.smtp.clone())
-                .unwrap_or_else(|| device.mailbox.to_string());
+                .map_or_else(|| device.mailbox.to_string(), |user| user.smtp.to_string());
             due.push((device.mailbox.to_string(), device.device_id.to_string(), to));
         }
         due.into_iter()

@@ -260,7 +260,7 @@ fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserve
     let Some(user) = projection.users.get_mut(upn_key.as_str()) else {
         let upn_key = CompactString::from(upn_key.as_str());
         projection.user_by_smtp.insert(smtp_key.into(), upn_key.clone());
-        let groups = event.groups.iter().map(|group| group.to_string()).collect();
+        let groups = event.groups.iter().map(|&group| group.into()).collect();
         let user = UserView { upn: event.upn.into(), smtp: smtp.into(), licensed: event.licensed, groups };
         projection.users.insert(upn_key, user);
         return;
@@ -281,8 +281,8 @@ fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserve
         user.smtp = smtp.into();
     }
     user.licensed = event.licensed;
-    if !user.groups.iter().map(String::as_str).eq(event.groups.iter().copied()) {
-        user.groups = event.groups.iter().map(|group| group.to_string()).collect();
+    if !user.groups.iter().map(CompactString::as_str).eq(event.groups.iter().copied()) {
+        user.groups = event.groups.iter().map(|&group| group.into()).collect();
     }
 }
 
@@ -445,10 +445,8 @@ fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegister
             position
         }
         _ => {
-            let registration = RegistrationView {
-                entra_device_id: event.entra_device_id.to_string(),
-                trust_type: event.trust_type.to_string(),
-            };
+            let registration =
+                RegistrationView { entra_device_id: event.entra_device_id.into(), trust_type: event.trust_type.into() };
             projection.registrations.insert_full(device_key.as_str().into(), Box::new(registration)).0
         }
     };

@@ -132,10 +132,12 @@ pub struct ConnectorView {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserView {
-    pub upn: String,
-    pub smtp: String,
+    /// Compact strings (a projection holds one per user): inline, without an allocation, up to
+    /// 24 bytes, which most addresses and group names fit. Serialised as strings.
+    pub upn: CompactString,
+    pub smtp: CompactString,
     pub licensed: bool,
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,8 +178,9 @@ pub struct ManagedView {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RegistrationView {
-    pub entra_device_id: String,
-    pub trust_type: String,
+    /// Compact strings, like `UserView`'s.
+    pub entra_device_id: CompactString,
+    pub trust_type: CompactString,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
