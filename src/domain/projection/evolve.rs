@@ -294,7 +294,7 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
         None => {
             let new = MailboxView {
                 smtp: event.mailbox.into(),
-                identity: String::new(),
+                identity: CompactString::default(),
                 activesync_enabled: true,
                 allowed_device_ids: Vec::new(),
                 blocked_device_ids: Vec::new(),

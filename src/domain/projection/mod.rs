@@ -142,8 +142,9 @@ pub struct UserView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MailboxView {
-    pub smtp: String,
-    pub identity: String,
+    /// Compact strings, like `UserView`'s.
+    pub smtp: CompactString,
+    pub identity: CompactString,
     pub activesync_enabled: bool,
     /// The lists as Exchange last reported them.
     pub allowed_device_ids: Vec<String>,
