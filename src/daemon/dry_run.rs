@@ -239,5 +239,12 @@ mod tests {
         let recorded = log.append(vec![event(1), event(2)]).unwrap();
         assert_eq!(recorded.iter().map(|event| event.seq).collect::<Vec<_>>(), vec![42, 43]);
         assert_eq!(log.append(vec![event(3)]).unwrap()[0].seq, 44);
+        // What it appends it keeps nothing of.
+        assert_eq!(log.read(42).unwrap(), None);
+        // Of the real log, it holds the pending intents it was given, for recovery to read back.
+        let intent = event(4).recorded(7);
+        let log = ThrowawayLog::after(41).with_intents([intent.clone()]);
+        assert_eq!(log.read(7).unwrap(), Some(intent));
+        assert_eq!(log.read(8).unwrap(), None);
     }
 }
