@@ -9,31 +9,19 @@ use crate::domain::projection::partnerships::partnership_position;
 use crate::domain::projection::*;
 use crate::domain::vocabulary::Characteristic;
 
-/// The list edits of a Set-CASMailbox call, lowercased: `None` for any other cmdlet, or one
-/// without a text Identity. One pass over the parameters, each name's first binding counting,
-/// as in `Parameters::get`.
+/// The list edits of a Set-CASMailbox call, lowercased: `None` for any other cmdlet, one without
+/// a text Identity, or one that edits no list.
 fn list_claims(cmdlet: &str, parameters: &Parameters<&str>) -> Option<ListClaims> {
     if !cmdlet.eq_ignore_ascii_case("Set-CASMailbox") {
         return None;
     }
-    let (mut identity, mut allowed, mut blocked) = (None, None, None);
-    for (name, value) in &parameters.0 {
-        let first = if name.eq_ignore_ascii_case("Identity") {
-            &mut identity
-        } else if name.eq_ignore_ascii_case("ActiveSyncAllowedDeviceIDs") {
-            &mut allowed
-        } else if name.eq_ignore_ascii_case("ActiveSyncBlockedDeviceIDs") {
-            &mut blocked
-        } else {
-            continue;
-        };
-        first.get_or_insert(value);
-    }
-    let Some(ParamValue::Text(identity)) = identity else { return None };
+    let identity = parameters.text("Identity")?;
     let mut entries = ListEntryEdits::new();
     let mut edited = false;
-    for (value, list) in [(allowed, DeviceList::Allowed), (blocked, DeviceList::Blocked)] {
-        let Some(ParamValue::Edit(edit)) = value else { continue };
+    for (name, list) in
+        [("ActiveSyncAllowedDeviceIDs", DeviceList::Allowed), ("ActiveSyncBlockedDeviceIDs", DeviceList::Blocked)]
+    {
+        let Some(ParamValue::Edit(edit)) = parameters.get(name) else { continue };
         edited = true;
         for (ids, added) in [(&edit.add, true), (&edit.remove, false)] {
             entries.extend(ids.iter().map(|id| ListEntryEdit { list, added, id_key: compact_key_of(id) }));

@@ -266,24 +266,20 @@ fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserve
         return;
     };
     // The user's old address maps to nobody, and the address observed to this user (whoever it
-    // mapped to before).
-    let previous_key = LoweredId::new(&user.smtp);
-    if previous_key.as_str() != smtp_key {
-        projection.user_by_smtp.swap_remove(previous_key.as_str());
+    // mapped to before). The old address is lowered only when it may differ.
+    if !user.smtp.eq_ignore_ascii_case(smtp) {
+        let previous_key = LoweredId::new(&user.smtp);
+        if previous_key.as_str() != smtp_key {
+            projection.user_by_smtp.swap_remove(previous_key.as_str());
+        }
     }
     if projection.user_by_smtp.get(smtp_key).map(CompactString::as_str) != Some(upn_key.as_str()) {
         projection.user_by_smtp.insert(smtp_key.into(), upn_key.as_str().into());
     }
-    if user.upn != event.upn {
-        user.upn = event.upn.into();
-    }
-    if user.smtp != smtp {
-        user.smtp = smtp.into();
-    }
+    set_text(&mut user.upn, event.upn);
+    set_text(&mut user.smtp, smtp);
     user.licensed = event.licensed;
-    if !user.groups.iter().map(CompactString::as_str).eq(event.groups.iter().copied()) {
-        user.groups = event.groups.iter().map(|&group| group.into()).collect();
-    }
+    set_texts(&mut user.groups, &event.groups);
 }
 
 /// Folds an observation of a mailbox, copying only what changed: a sync observes every mailbox
@@ -315,13 +311,30 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
-    for (list, observed) in [
-        (&mut mailbox.allowed_device_ids, &event.allowed_device_ids),
-        (&mut mailbox.blocked_device_ids, &event.blocked_device_ids),
-    ] {
-        if !list.iter().map(String::as_str).eq(observed.iter().copied()) {
-            *list = observed.iter().map(|id| id.to_string()).collect();
-        }
+    set_texts(&mut mailbox.allowed_device_ids, &event.allowed_device_ids);
+    set_texts(&mut mailbox.blocked_device_ids, &event.blocked_device_ids);
+}
+
+/// Sets `field` to `text` unless it holds it already: a sync observes everything again, and an
+/// unchanged value is not copied.
+fn set_text<T: AsRef<str> + for<'a> From<&'a str>>(field: &mut T, text: &str) {
+    if field.as_ref() != text {
+        *field = T::from(text);
+    }
+}
+
+/// `set_text` for an optional field.
+fn set_optional_text<T: AsRef<str> + for<'a> From<&'a str>>(field: &mut Option<T>, text: &str) {
+    match field {
+        Some(field) => set_text(field, text),
+        None => *field = Some(T::from(text)),
+    }
+}
+
+/// `set_text` for a list, compared in order.
+fn set_texts<T: AsRef<str> + for<'a> From<&'a str>>(list: &mut Vec<T>, texts: &[&str]) {
+    if !list.iter().map(AsRef::as_ref).eq(texts.iter().copied()) {
+        *list = texts.iter().map(|&text| T::from(text)).collect();
     }
 }
 
@@ -435,16 +448,15 @@ fn raise_by_facts(projection: &mut Projection, at: At, device_id: &str) {
 }
 
 fn device_registered(projection: &mut Projection, at: At, event: &DeviceRegistered<&str>) {
-    // A sync observes every registration again: the record is copied only when it is new or changed.
     let device_key = LoweredId::new(event.device_id);
-    let known = projection.near.registrations.position(&projection.registrations, device_key.as_str());
-    let position = match known.map(|position| (position, &projection.registrations[position])) {
-        Some((position, known))
-            if known.entra_device_id == event.entra_device_id && known.trust_type == event.trust_type =>
-        {
+    let position = match projection.near.registrations.position(&projection.registrations, device_key.as_str()) {
+        Some(position) => {
+            let known = &mut projection.registrations[position];
+            set_text(&mut known.entra_device_id, event.entra_device_id);
+            set_text(&mut known.trust_type, event.trust_type);
             position
         }
-        _ => {
+        None => {
             let registration =
                 RegistrationView { entra_device_id: event.entra_device_id.into(), trust_type: event.trust_type.into() };
             projection.registrations.insert_full(device_key.as_str().into(), Box::new(registration)).0
@@ -461,12 +473,8 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
     };
     projection.near.managed.set(position);
     let managed = &mut projection.managed[position];
-    if managed.managed_device_id != event.managed_device_id {
-        managed.managed_device_id = event.managed_device_id.into();
-    }
-    if managed.upn != event.upn {
-        managed.upn = event.upn.into();
-    }
+    set_text(&mut managed.managed_device_id, event.managed_device_id);
+    set_text(&mut managed.upn, event.upn);
     managed.enrolled = true;
     if let Some(device_id) = event.device_id {
         link_eas_id(projection, position, event.managed_device_id, device_id);
@@ -478,9 +486,7 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
 /// `device_id`, copying the ids only when they are new (a sync observes every device again).
 fn link_eas_id(projection: &mut Projection, position: usize, managed_device_id: &str, device_id: &str) {
     let Some((_, managed)) = projection.managed.get_index_mut(position) else { return };
-    if managed.eas_device_id.as_deref() != Some(device_id) {
-        managed.eas_device_id = Some(device_id.into());
-    }
+    set_optional_text(&mut managed.eas_device_id, device_id);
     let device_key = LoweredId::new(device_id);
     if projection.managed_by_eas.get(device_key.as_str()).map(CompactString::as_str) != Some(managed_device_id) {
         projection.managed_by_eas.insert(device_key.as_str().into(), managed_device_id.into());
@@ -513,9 +519,7 @@ fn device_mapped(projection: &mut Projection, at: At, event: &DeviceMapped<&str>
         anomaly(projection, at, format!("mapped to unknown managed device {}", event.managed_device_id));
     }
     let device = device_mut(projection, at, event.mailbox, event.device_id);
-    if device.managed_device_id.as_deref() != Some(event.managed_device_id) {
-        device.managed_device_id = Some(event.managed_device_id.into());
-    }
+    set_optional_text(&mut device.managed_device_id, event.managed_device_id);
     raise_by_facts(projection, at, event.device_id);
 }
 
