@@ -138,9 +138,9 @@ fn apply(projection: &mut Projection, at: At, event: Event<&str>) {
 
 /// Every partnership of a mailbox (`mailbox_key`, lowercased) may decide differently now.
 pub(super) fn touch_mailbox(projection: &mut Projection, mailbox_key: &str, seq: u64) {
-    // Most events of a replay touch a mailbox: its index is read in place, not copied out.
-    let Some(positions) = projection.devices_by_mailbox.get(mailbox_key) else { return };
-    for &position in positions {
+    let positions: smallvec::SmallVec<[usize; 4]> =
+        projection.devices_by_mailbox.positions(&projection.devices, mailbox_key).collect();
+    for position in positions {
         if let Some((_, device)) = projection.devices.get_index_mut(position) {
             device.inputs_seq = seq;
         }
@@ -431,15 +431,16 @@ fn tenant_facts(tenant: TenantRecords<'_>, device: &DeviceView, device_id: &str)
 
 /// Moves every partnership of `device_id` to the furthest step the tenant's facts support.
 fn raise_by_facts(projection: &mut Projection, at: At, device_id: &str) {
-    // The index and the tenant's records are read in place (the loop writes only `devices`):
-    // most tenant events land here.
+    let positions = positions_with_id(projection, device_id);
+    // The tenant's records are read in place (the loop writes only `devices`): most tenant
+    // events land here.
     let tenant = TenantRecords {
         managed: &projection.managed,
         managed_by_eas: &projection.managed_by_eas,
         registrations: &projection.registrations,
         near: projection.near,
     };
-    for &position in positions_with_id(&projection.devices_by_id, device_id) {
+    for position in positions {
         let Some((key, device)) = projection.devices.get_index_mut(position) else { continue };
         raise(device, flow::facts_step(tenant_facts(tenant, device, &key.device_id)));
         device.last_event_seq = at.seq;
@@ -502,7 +503,7 @@ fn device_unenrolled(projection: &mut Projection, at: At, event: &DeviceUnenroll
     managed.eas_activated = false;
     let device_id = event.device_id.map(CompactString::from).or_else(|| managed.eas_device_id.clone());
     if let Some(device_id) = device_id {
-        for &position in positions_with_id(&projection.devices_by_id, &device_id) {
+        for position in positions_with_id(projection, &device_id) {
             if let Some((_, device)) = projection.devices.get_index_mut(position) {
                 if device.managed_device_id.as_deref() == Some(event.managed_device_id) {
                     device.managed_device_id = None;

@@ -16,18 +16,8 @@ use serde::{Deserialize, Serialize};
 
 /// The partnership table's map: looked up by `PartnershipProbe` on most events of a replay.
 pub type DeviceMap<V> = indexmap::IndexMap<DeviceKey, V, FxBuildHasher>;
-/// An index keyed by a lowercased id, looked up by `&str`.
-pub type IdMap<V> = hashbrown::HashMap<CompactString, V, FxBuildHasher>;
 /// A table keyed by a lowercased id, in insertion order.
 pub type TextMap<V> = indexmap::IndexMap<CompactString, V, FxBuildHasher>;
-
-/// The entry of `key` in `map`, created empty when missing: the key is copied only then.
-pub fn entry_or_default<'m, V: Default>(map: &'m mut IdMap<V>, key: &CompactString) -> &'m mut V {
-    match map.entry_ref(key.as_str()) {
-        hashbrown::hash_map::EntryRef::Occupied(occupied) => occupied.into_mut(),
-        hashbrown::hash_map::EntryRef::Vacant(vacant) => vacant.insert_with_key(key.clone(), V::default()),
-    }
-}
 
 /// A partnership's key: lowercased mailbox SMTP and lowercased DeviceId. Held inline (no
 /// allocation) up to 24 bytes, which most DeviceIds and many addresses fit. The partnership

@@ -22,6 +22,7 @@ pub mod evolve;
 pub mod flow;
 mod keys;
 mod partnerships;
+mod position_index;
 mod position_set;
 mod small_set;
 
@@ -42,8 +43,8 @@ use crate::domain::vocabulary::{
 pub use class_strings::ClassStrings;
 pub use cursor::{PartnershipCursor, TableCursor};
 pub use evolve::{evolve, evolve_owned, fold};
-use keys::entry_or_default;
-pub use keys::{DeviceKey, DeviceMap, IdMap, LoweredId, PartnershipProbe, TextMap, compact_key_of, key_of};
+pub use keys::{DeviceKey, DeviceMap, LoweredId, PartnershipProbe, TextMap, compact_key_of, key_of};
+pub use position_index::{ByDeviceId, ByMailbox, PositionIndex};
 pub use position_set::PositionSet;
 pub use small_set::SmallSet;
 
@@ -77,15 +78,13 @@ pub struct Projection {
     /// In the order partnerships were first seen. They are never deleted (only marked removed),
     /// so a partnership's position in the table never changes: the indexes below hold positions.
     pub devices: DeviceMap<Box<DeviceView>>,
-    /// Lowercased DeviceId -> the positions of the partnerships with it (a phone may sync several
-    /// mailboxes), sorted by mailbox. Derived from `devices`: not in snapshots, rebuilt by
-    /// `rebuild_indexes`.
+    /// The positions of the partnerships with a (lowercased) DeviceId: a phone may sync several
+    /// mailboxes. Derived from `devices`: not in snapshots, rebuilt by `rebuild_indexes`.
     #[serde(skip)]
-    pub devices_by_id: IdMap<Positions>,
-    /// Lowercased mailbox SMTP -> the positions of its partnerships, sorted by DeviceId (derived,
-    /// like the above).
+    pub devices_by_id: PositionIndex<ByDeviceId>,
+    /// The positions of a (lowercased) mailbox's partnerships (derived, like the above).
     #[serde(skip)]
-    pub devices_by_mailbox: IdMap<Positions>,
+    pub devices_by_mailbox: PositionIndex<ByMailbox>,
     /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
     #[serde(skip)]
     pub mailbox_by_identity: TextMap<CompactString>,
@@ -335,10 +334,11 @@ fn oldest_first<V>(pending: &PendingMap<V>) -> Vec<&V> {
     values.into_iter().map(|(_, value)| value.as_ref()).collect()
 }
 
-/// The positions in `devices` of the partnerships with a DeviceId, from the index alone, so that
-/// a fold can read the index in place while it writes `devices`.
-fn positions_with_id<'a>(devices_by_id: &'a IdMap<Positions>, device_id: &str) -> &'a [usize] {
-    devices_by_id.get(LoweredId::new(device_id).as_str()).map_or(&[], Positions::as_slice)
+/// The positions in `devices` of the partnerships with a DeviceId (any case), collected so that
+/// a fold can write `devices` while it walks them: inline up to four.
+fn positions_with_id(projection: &Projection, device_id: &str) -> smallvec::SmallVec<[usize; 4]> {
+    let device_key = LoweredId::new(device_id);
+    projection.devices_by_id.positions(&projection.devices, device_key.as_str()).collect()
 }
 
 impl DeviceView {
@@ -367,22 +367,30 @@ impl Projection {
 
     /// Every partnership (current or removed) with this DeviceId, case-insensitively, sorted.
     pub fn devices_with_id(&self, device_id: &str) -> Vec<&DeviceView> {
-        self.at_positions(positions_with_id(&self.devices_by_id, device_id)).map(|(_, device)| device).collect()
+        self.at_positions(self.sorted_with_id(device_id)).map(|(_, device)| device).collect()
     }
 
     /// The keys of every partnership with this DeviceId, sorted.
     pub fn keys_with_device_id(&self, device_id: &str) -> Vec<DeviceKey> {
-        self.at_positions(positions_with_id(&self.devices_by_id, device_id)).map(|(key, _)| key.clone()).collect()
+        self.at_positions(self.sorted_with_id(device_id)).map(|(key, _)| key.clone()).collect()
     }
 
     /// The keys of a mailbox's partnerships (current or removed), sorted by DeviceId.
     pub fn keys_of_mailbox(&self, mailbox_key: &str) -> Vec<DeviceKey> {
-        let positions = self.devices_by_mailbox.get(mailbox_key).map_or(&[][..], Positions::as_slice);
+        let positions = self.devices_by_mailbox.sorted_positions(&self.devices, mailbox_key);
         self.at_positions(positions).map(|(key, _)| key.clone()).collect()
     }
 
-    fn at_positions<'a>(&'a self, positions: &'a [usize]) -> impl Iterator<Item = (&'a DeviceKey, &'a DeviceView)> {
-        positions.iter().filter_map(|&position| self.devices.get_index(position)).map(|(key, device)| (key, &**device))
+    /// The positions of the partnerships with a DeviceId (any case), sorted by key.
+    fn sorted_with_id(&self, device_id: &str) -> Vec<usize> {
+        self.devices_by_id.sorted_positions(&self.devices, LoweredId::new(device_id).as_str())
+    }
+
+    fn at_positions(&self, positions: Vec<usize>) -> impl Iterator<Item = (&DeviceKey, &DeviceView)> {
+        positions
+            .into_iter()
+            .filter_map(|position| self.devices.get_index(position))
+            .map(|(key, device)| (key, &**device))
     }
 
     /// Intents without a final outcome, the oldest first.
@@ -399,6 +407,8 @@ impl Projection {
     pub fn rebuild_indexes(&mut self) {
         self.devices_by_id.clear();
         self.devices_by_mailbox.clear();
+        self.devices_by_id.reserve(&self.devices, self.devices.len());
+        self.devices_by_mailbox.reserve(&self.devices, self.devices.len());
         // As the fold indexes each new partnership, in the same order.
         for position in 0..self.devices.len() {
             index_device(self, position);
@@ -541,18 +551,10 @@ impl<'a> TenantRecords<'a> {
     }
 }
 
-/// Adds the partnership at `position` in `devices` to the indexes by DeviceId and by mailbox,
-/// each list kept sorted by key.
+/// Adds the partnership at `position` in `devices` to the indexes by DeviceId and by mailbox.
 fn index_device(projection: &mut Projection, position: usize) {
-    let Some((key, _)) = projection.devices.get_index(position) else { return };
-    let key_at = |other: usize| projection.devices.get_index(other).map(|(key, _)| key);
-    for (index, index_key) in
-        [(&mut projection.devices_by_id, &key.device_id), (&mut projection.devices_by_mailbox, &key.mailbox)]
-    {
-        let positions = entry_or_default(index, index_key);
-        let at = positions.partition_point(|&other| key_at(other) < Some(key));
-        positions.insert(at, position);
-    }
+    projection.devices_by_id.insert(&projection.devices, position);
+    projection.devices_by_mailbox.insert(&projection.devices, position);
 }
 
 /// The partnerships an event is about (for traces): named directly, by DeviceId, by managed
