@@ -17,7 +17,9 @@ use crate::sync::journal::{EventLog, LogError};
 /// 3: pending intents and mails are hash maps keyed by their id as a number (`projection::id_key`).
 /// 4: a pending intent keeps what its outcome settles (partnership positions, list claims, the
 /// rule), not its call, which recovery reads back from the log.
-pub const PROJECTION_FORMAT: u32 = 4;
+/// 5: the maps from an address to a user and from an EAS DeviceId to a managed device hold the
+/// record's position, not its id.
+pub const PROJECTION_FORMAT: u32 = 5;
 
 /// The id stored with snapshots: the format and easgate's version, because a new version may
 /// fold the same events differently (a snapshot of another version is rebuilt, never trusted).

@@ -291,12 +291,11 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
 pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
     let mut mappings: Vec<(&DeviceKey, DeviceMapped)> = Vec::new();
     for (key, device) in projection.devices.iter().filter(|(_, device)| !device.removed) {
-        let Some(managed_device_id) = projection.managed_by_eas.get(key.device_id.as_str()) else { continue };
-        let Some(managed) = projection.managed.get(managed_device_id.as_str()).filter(|managed| managed.enrolled)
-        else {
+        let Some(managed_device_id) = projection.managed_id_for_eas(key.device_id.as_str()) else { continue };
+        let Some(managed) = projection.managed.get(managed_device_id).filter(|managed| managed.enrolled) else {
             continue;
         };
-        if device.managed_device_id.as_deref() == Some(managed_device_id.as_str()) {
+        if device.managed_device_id.as_deref() == Some(managed_device_id) {
             continue;
         }
         let same_user = match projection.user_for_mailbox(&device.mailbox) {

@@ -49,11 +49,12 @@ pub fn mailboxes(output: &CmdletOutput) -> Result<Vec<ObservedMailbox>, Exchange
         .collect()
 }
 
-/// Partnerships from Get-ActiveSyncDevice. `smtp_by_identity` maps mailbox Identities to SMTP
-/// addresses; a partnership of an unknown mailbox is returned in the second list by Identity.
-pub fn devices(
+/// Partnerships from Get-ActiveSyncDevice. `smtp_of_identity` gives a mailbox's SMTP address
+/// by its Identity (lowercased); a partnership of an unknown mailbox is returned in the second
+/// list by Identity.
+pub fn devices<'a>(
     output: &CmdletOutput,
-    smtp_by_identity: &crate::domain::projection::TextMap<compact_str::CompactString>,
+    smtp_of_identity: impl Fn(&str) -> Option<&'a str>,
 ) -> Result<(Vec<ObservedDevice>, Vec<String>), ExchangeError> {
     let mut observed = Vec::new();
     let mut unknown_mailboxes = Vec::new();
@@ -68,7 +69,7 @@ pub fn devices(
         if device_id.is_empty() {
             return Err(ExchangeError::Protocol { detail: format!("a partnership without DeviceId: {identity}") });
         }
-        let Some(smtp) = smtp_by_identity.get(mailbox_identity.to_lowercase().as_str()) else {
+        let Some(smtp) = smtp_of_identity(mailbox_identity.to_lowercase().as_str()) else {
             unknown_mailboxes.push(mailbox_identity.to_string());
             continue;
         };

@@ -128,13 +128,15 @@ impl Engine {
         output: &crate::exchange::CmdletOutput,
         coverage: Coverage,
     ) -> Result<(), PhaseError> {
-        let (mut devices, unknown) = exchange_reads::devices(output, &self.journal.projection().mailbox_by_identity)
+        let projection = self.journal.projection();
+        let (mut devices, unknown) = exchange_reads::devices(output, |identity| projection.smtp_of_identity(identity))
             .map_err(|error| read_failed("the partnerships", error))?;
         if !unknown.is_empty() {
             for identity in unknown {
                 self.read_mailbox(run, &identity).await?;
             }
-            devices = exchange_reads::devices(output, &self.journal.projection().mailbox_by_identity)
+            let projection = self.journal.projection();
+            devices = exchange_reads::devices(output, |identity| projection.smtp_of_identity(identity))
                 .map_err(|error| read_failed("the partnerships", error))?
                 .0;
         }

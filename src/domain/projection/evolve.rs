@@ -257,12 +257,11 @@ fn finish_running(projection: &mut Projection, at: At, run_id: uuid::Uuid) {
 fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserved<&str>) {
     let upn_key = LoweredId::new(event.upn);
     let smtp = if event.smtp.is_empty() { event.upn } else { event.smtp };
-    let Some(user) = projection.users.get_mut(upn_key.as_str()) else {
-        let upn_key = CompactString::from(upn_key.as_str());
-        projection.user_by_smtp.insert(smtp_key.into(), upn_key.clone());
+    let Some((position, _, user)) = projection.users.get_full_mut(upn_key.as_str()) else {
         let groups = event.groups.iter().map(|&group| group.into()).collect();
         let user = UserView { upn: event.upn.into(), smtp: smtp.into(), licensed: event.licensed, groups };
-        projection.users.insert(upn_key, user);
+        let (position, _) = projection.users.insert_full(upn_key.as_str().into(), user);
+        projection.user_by_smtp.insert(smtp_key.into(), position);
         return;
     };
     // The user's old address maps to nobody, and the address observed to this user (whoever it
@@ -273,8 +272,8 @@ fn user_observed(projection: &mut Projection, smtp_key: &str, event: UserObserve
             projection.user_by_smtp.swap_remove(previous_key.as_str());
         }
     }
-    if projection.user_by_smtp.get(smtp_key).map(CompactString::as_str) != Some(upn_key.as_str()) {
-        projection.user_by_smtp.insert(smtp_key.into(), upn_key.as_str().into());
+    if projection.user_by_smtp.get(smtp_key) != Some(&position) {
+        projection.user_by_smtp.insert(smtp_key.into(), position);
     }
     set_text(&mut user.upn, event.upn);
     set_text(&mut user.smtp, smtp);
@@ -307,7 +306,7 @@ fn mailbox_observed(projection: &mut Projection, mailbox_key: &str, event: Mailb
         let old_identity = std::mem::replace(&mut mailbox.identity, event.identity.into()).to_lowercase();
         projection.mailbox_by_identity.swap_remove(old_identity.as_str());
         if !event.identity.is_empty() {
-            projection.mailbox_by_identity.insert(compact_key_of(event.identity), event.mailbox.into());
+            projection.mailbox_by_identity.insert(compact_key_of(event.identity), position);
         }
     }
     mailbox.activesync_enabled = event.activesync_enabled;
@@ -478,19 +477,19 @@ fn device_enrolled(projection: &mut Projection, at: At, event: &DeviceEnrolled<&
     set_text(&mut managed.upn, event.upn);
     managed.enrolled = true;
     if let Some(device_id) = event.device_id {
-        link_eas_id(projection, position, event.managed_device_id, device_id);
+        link_eas_id(projection, position, device_id);
         raise_by_facts(projection, at, device_id);
     }
 }
 
 /// Records that the managed device at `position` in `managed` reports the EAS DeviceId
 /// `device_id`, copying the ids only when they are new (a sync observes every device again).
-fn link_eas_id(projection: &mut Projection, position: usize, managed_device_id: &str, device_id: &str) {
+fn link_eas_id(projection: &mut Projection, position: usize, device_id: &str) {
     let Some((_, managed)) = projection.managed.get_index_mut(position) else { return };
     set_optional_text(&mut managed.eas_device_id, device_id);
     let device_key = LoweredId::new(device_id);
-    if projection.managed_by_eas.get(device_key.as_str()).map(CompactString::as_str) != Some(managed_device_id) {
-        projection.managed_by_eas.insert(device_key.as_str().into(), managed_device_id.into());
+    if projection.managed_by_eas.get(device_key.as_str()) != Some(&position) {
+        projection.managed_by_eas.insert(device_key.as_str().into(), position);
     }
 }
 
@@ -530,7 +529,7 @@ fn eas_id_registered(projection: &mut Projection, at: At, event: &EasIdRegistere
         return;
     };
     projection.managed[position].eas_activated = true;
-    link_eas_id(projection, position, event.managed_device_id, event.device_id);
+    link_eas_id(projection, position, event.device_id);
     raise_by_facts(projection, at, event.device_id);
 }
 

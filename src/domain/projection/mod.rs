@@ -64,15 +64,15 @@ pub struct Projection {
     pub policy: Option<PolicyApplied>,
     /// Key: lowercased UPN.
     pub users: TextMap<UserView>,
-    /// Lowercased SMTP address -> lowercased UPN.
-    pub user_by_smtp: TextMap<CompactString>,
+    /// Lowercased SMTP address -> the user's position in `users` (users are never deleted).
+    pub user_by_smtp: TextMap<usize>,
     /// Key: lowercased primary SMTP address.
     pub mailboxes: TextMap<MailboxView>,
     pub organization: Option<OrganizationView>,
     /// Key: managed device id.
     pub managed: TextMap<Box<ManagedView>>,
-    /// Lowercased EAS DeviceId -> managed device id.
-    pub managed_by_eas: TextMap<CompactString>,
+    /// Lowercased EAS DeviceId -> the managed device's position in `managed` (never deleted).
+    pub managed_by_eas: TextMap<usize>,
     /// Key: lowercased EAS DeviceId.
     pub registrations: TextMap<Box<RegistrationView>>,
     /// In the order partnerships were first seen. They are never deleted (only marked removed),
@@ -85,9 +85,10 @@ pub struct Projection {
     /// The positions of a (lowercased) mailbox's partnerships (derived, like the above).
     #[serde(skip)]
     pub devices_by_mailbox: PositionIndex<ByMailbox>,
-    /// Lowercased mailbox Identity (canonical name) -> its SMTP address (derived, like the above).
+    /// Lowercased mailbox Identity (canonical name) -> the mailbox's position in `mailboxes`
+    /// (never deleted; derived, like the above).
     #[serde(skip)]
-    pub mailbox_by_identity: TextMap<CompactString>,
+    pub mailbox_by_identity: TextMap<usize>,
     /// The positions of the partnerships whose user is owed the notification mail of this
     /// episode (derived). A bit a partnership: it follows most events of a replay.
     #[serde(skip)]
@@ -432,8 +433,9 @@ impl Projection {
         self.mailbox_by_identity = self
             .mailboxes
             .values()
-            .filter(|mailbox| !mailbox.identity.is_empty())
-            .map(|mailbox| (compact_key_of(&mailbox.identity), CompactString::from(mailbox.smtp.as_str())))
+            .enumerate()
+            .filter(|(_, mailbox)| !mailbox.identity.is_empty())
+            .map(|(position, mailbox)| (compact_key_of(&mailbox.identity), position))
             .collect();
     }
 
@@ -454,8 +456,21 @@ impl Projection {
         let key = key_of(mailbox);
         self.user_by_smtp
             .get(key.as_str())
-            .and_then(|upn| self.users.get(upn.as_str()))
+            .and_then(|&position| self.users.get_index(position))
+            .map(|(_, user)| user)
             .or_else(|| self.users.get(key.as_str()))
+    }
+
+    /// The SMTP address of the mailbox with an Identity (lowercased).
+    pub fn smtp_of_identity(&self, identity_key: &str) -> Option<&str> {
+        let &position = self.mailbox_by_identity.get(identity_key)?;
+        self.mailboxes.get_index(position).map(|(_, mailbox)| mailbox.smtp.as_str())
+    }
+
+    /// The id of the managed device that reports an EAS DeviceId (lowercased).
+    pub fn managed_id_for_eas(&self, device_id: &str) -> Option<&str> {
+        let &position = self.managed_by_eas.get(device_id)?;
+        self.managed.get_index(position).map(|(id, _)| id.as_str())
     }
 
     /// The managed-device record joined (or joinable) to a partnership.
@@ -512,7 +527,7 @@ impl Projection {
 #[derive(Clone, Copy)]
 pub struct TenantRecords<'a> {
     pub managed: &'a TextMap<Box<ManagedView>>,
-    pub managed_by_eas: &'a TextMap<CompactString>,
+    pub managed_by_eas: &'a TextMap<usize>,
     pub registrations: &'a TextMap<Box<RegistrationView>>,
     /// Where a lookup looks first (hints; see `cursor.rs`).
     pub near: TenantCursors,
@@ -537,7 +552,8 @@ impl<'a> TenantRecords<'a> {
         if let Some(managed_device_id) = &device.managed_device_id {
             return managed(managed_device_id);
         }
-        self.managed_by_eas.get(device_id).and_then(|id| managed(id))
+        let &position = self.managed_by_eas.get(device_id)?;
+        self.managed.get_index(position).map(|(_, managed)| managed.as_ref())
     }
 
     /// The Entra registration of a DeviceId (lowercased).

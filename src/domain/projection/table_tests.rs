@@ -98,11 +98,8 @@ fn a_user_and_a_mailbox_observed_again_hold_what_was_observed_last() {
         (mailbox.allowed_device_ids.as_slice(), mailbox.blocked_device_ids.as_slice()),
         (&["PHONE".to_string()][..], &[][..])
     );
-    assert_eq!(
-        projection.mailbox_by_identity.get("contoso.com/users/pat").map(|smtp| smtp.as_str()),
-        Some("pat@contoso.com")
-    );
-    assert!(projection.mailbox_by_identity.get("contoso.com/users/pat@contoso.com").is_none());
+    assert_eq!(projection.smtp_of_identity("contoso.com/users/pat"), Some("pat@contoso.com"));
+    assert!(projection.smtp_of_identity("contoso.com/users/pat@contoso.com").is_none());
 }
 
 #[test]
@@ -135,7 +132,7 @@ fn tenant_records_observed_again_hold_what_was_observed_last() {
     ]);
     assert_eq!(projection.registrations.len(), 1);
     assert_eq!(projection.registrations["phone"].trust_type, "AzureAd");
-    assert_eq!(projection.managed_by_eas.get("phone").map(|id| id.as_str()), Some("managed-2"));
+    assert_eq!(projection.managed_id_for_eas("phone"), Some("managed-2"));
     let managed = &projection.managed["managed-2"];
     assert_eq!((managed.eas_device_id.as_deref(), managed.eas_activated), (Some("Phone"), true));
     assert_eq!(projection.managed["managed-1"].eas_device_id.as_deref(), Some("PHONE"));
