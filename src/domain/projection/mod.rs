@@ -11,9 +11,10 @@
 //!
 //! Invariant: partnerships are never deleted, only marked removed, so a partnership keeps its
 //! position in `devices` (the order it was first seen in, which snapshots keep). The derived
-//! indexes hold positions: a fold reaches a mailbox's or a DeviceId's partnerships without
-//! hashing their keys. The tenant tables keep first-seen order too: a fold walks an
-//! organisation in about that order, so it reaches entries in memory order.
+//! indexes hold positions only (`PositionIndex`), no copy of an id. Users, mailboxes and managed
+//! devices are never deleted either, so the maps that lead to them hold positions too. The
+//! tenant tables keep first-seen order: a fold walks an organisation in about that order, so it
+//! reaches entries in memory order.
 
 pub mod class_strings;
 mod commands;
@@ -51,8 +52,8 @@ pub use small_set::SmallSet;
 /// How many anomalies the projection keeps (the count goes on).
 pub const ANOMALIES_KEPT_MAX: usize = 1_000;
 
-/// Positions in the partnership table, sorted by key: inline up to two (a DeviceId has one
-/// partnership nearly always, a mailbox one or two), so an index entry needs no allocation.
+/// Positions in the partnership table, as a pending intent keeps those it acts for: inline up
+/// to two (a cmdlet acts for one or two partnerships nearly always), so it needs no allocation.
 pub type Positions = smallvec::SmallVec<[usize; 2]>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
