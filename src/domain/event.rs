@@ -623,7 +623,8 @@ event_views! {
     text: [
         DeviceDiscovered, ExchangeStateObserved, PartnershipRemoved, DeviceRegistered, DeviceEnrolled,
         DeviceUnenrolled, DeviceMapped, EasIdRegistered, ComplianceObserved, AccessDecided,
-        CmdletRequested, CmdletSucceeded, UserObserved, MailboxObserved, CmdletFailed, NotificationRequested, NotificationSent, NotificationFailed,
+        UserObserved, MailboxObserved, CmdletRequested, CmdletSucceeded, CmdletFailed, NotificationRequested,
+        NotificationSent, NotificationFailed,
     ]
     whole: [
         ConnectorRegistered, PolicyApplied, SyncStarted, SyncCompleted, SyncFailed, CasFailedOver,

@@ -290,12 +290,10 @@ fn observe_managed_devices(projection: &Projection, snapshot: &TenantSnapshot) -
 /// the same user, and are not joined to it yet (step 6).
 pub fn observe_mappings(projection: &Projection) -> Vec<Event> {
     let mut mappings: Vec<(&DeviceKey, DeviceMapped)> = Vec::new();
+    let tenant = projection.tenant();
     for (key, device) in projection.devices.iter().filter(|(_, device)| !device.removed) {
-        let Some(managed_device_id) = projection.managed_id_for_eas(key.device_id.as_str()) else { continue };
-        let Some(managed) = projection.managed.get(managed_device_id).filter(|managed| managed.enrolled) else {
-            continue;
-        };
-        if device.managed_device_id.as_deref() == Some(managed_device_id) {
+        let Some((managed_device_id, managed)) = tenant.reporting_eas_id(&key.device_id) else { continue };
+        if !managed.enrolled || device.managed_device_id.as_deref() == Some(managed_device_id) {
             continue;
         }
         let same_user = match projection.user_for_mailbox(&device.mailbox) {

@@ -468,12 +468,6 @@ impl Projection {
         self.mailboxes.get_index(position).map(|(_, mailbox)| mailbox.smtp.as_str())
     }
 
-    /// The id of the managed device that reports an EAS DeviceId (lowercased).
-    pub fn managed_id_for_eas(&self, device_id: &str) -> Option<&str> {
-        let &position = self.managed_by_eas.get(device_id)?;
-        self.managed.get_index(position).map(|(id, _)| id.as_str())
-    }
-
     /// The managed-device record joined (or joinable) to a partnership.
     pub fn managed_for(&self, device: &DeviceView) -> Option<&ManagedView> {
         self.tenant().managed_for(device, LoweredId::new(&device.device_id).as_str())
@@ -553,8 +547,13 @@ impl<'a> TenantRecords<'a> {
         if let Some(managed_device_id) = &device.managed_device_id {
             return managed(managed_device_id);
         }
+        self.reporting_eas_id(device_id).map(|(_, managed)| managed)
+    }
+
+    /// The managed device (its id and record) that reports an EAS DeviceId (lowercased).
+    pub fn reporting_eas_id(&self, device_id: &str) -> Option<(&'a str, &'a ManagedView)> {
         let &position = self.managed_by_eas.get(device_id)?;
-        self.managed.get_index(position).map(|(_, managed)| managed.as_ref())
+        self.managed.get_index(position).map(|(id, managed)| (id.as_str(), managed.as_ref()))
     }
 
     /// The Entra registration of a DeviceId (lowercased).

@@ -132,7 +132,7 @@ fn tenant_records_observed_again_hold_what_was_observed_last() {
     ]);
     assert_eq!(projection.registrations.len(), 1);
     assert_eq!(projection.registrations["phone"].trust_type, "AzureAd");
-    assert_eq!(projection.managed_id_for_eas("phone"), Some("managed-2"));
+    assert_eq!(projection.tenant().reporting_eas_id("phone").map(|(id, _)| id), Some("managed-2"));
     let managed = &projection.managed["managed-2"];
     assert_eq!((managed.eas_device_id.as_deref(), managed.eas_activated), (Some("Phone"), true));
     assert_eq!(projection.managed["managed-1"].eas_device_id.as_deref(), Some("PHONE"));
